@@ -1,0 +1,52 @@
+# sockpuppet — developer entry points. `make run` and `make test` do all setup themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || echo $(HOME)/.pyenv/versions/3.12.1/bin/python)
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help venv sam-venv install lint format test test-unit test-integration bench run invoke build validate clean sample
+
+help: ## list targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml layers/sockpuppet/requirements.txt functions/api/requirements.txt
+	command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	uv venv --quiet --allow-existing -p $(PYTHON312) $(VENV)
+	uv pip install --quiet -p $(PY) -e '.[dev]'
+	touch $@
+
+$(SAM_VENV)/.installed:
+	command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	uv venv --quiet --allow-existing -p $(PYTHON312) $(SAM_VENV)
+	uv pip install --quiet -p $(SAM_VENV)/bin/python 'aws-sam-cli>=1.130'
+	touch $@
+
+venv: $(VENV)/.installed ## create .venv (Python 3.12, library + API + dev tools)
+sam-venv: $(SAM_VENV)/.installed ## create .venv-sam (aws-sam-cli, kept apart from the runtime deps)
+install: venv sam-venv ## both virtualenvs
+
+lint: venv ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## ruff fix + format
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: install ## lint + all tests (unit, property, integration, sam validate/build)
+	$(MAKE) lint
+	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup
+
+test-unit: venv ## unit + property tests only
+	$(PY) -m pytest -m "not integration and not sam"
+
+bench: venv ## engine vs reference loop vs rapidfuzz cdist (prints a table)
+	$(PY) -m benchmarks.run
+
+clean: ## remove build artefacts and virtualenvs
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis build *.egg-info
