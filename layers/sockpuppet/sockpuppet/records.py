@@ -1,0 +1,278 @@
+"""Normalisation and validation of post and account records.
+
+Records are dicts (JSON objects or TSV rows). Only the fields the job needs are required; everything else is
+passed through untouched and ignored:
+
+* posts need ``author_id``, ``is_repost`` and ``hashtags`` (``id``, ``created_at`` and ``text`` are optional);
+* accounts need ``id`` and ``screen_name`` (``created_at`` is optional).
+
+Accepted values (the contract's):
+
+* ids: strings; integers are accepted and turned into strings; ``bool``, ``float`` and anything else are errors;
+* ``is_repost``: ``True``/``False``, ``1``/``0`` (int), or the strings ``"true"``/``"false"`` (any case),
+  ``"1"``/``"0"``;
+* ``hashtags``: a list of strings, a pipe-separated string (``"#a|#b"``, as in the original ``posts.tsv``), or
+  ``None`` / ``""`` / ``[]`` for none;
+* ``screen_name``: a string or ``None``.
+
+Error locations
+---------------
+Every problem is reported as ``{"loc": [...], "msg": ...}`` in :attr:`InputError.details` (at most
+:data:`MAX_DETAILS` of them). In-memory lists use ``[kind, index, field]`` with a 0-based index, e.g.
+``["posts", 3, "author_id"]``. The file loaders pass their own prefix: ``[kind, "line", n, field]`` with a
+1-based physical line number for TSV and JSON Lines, and ``[kind, index, field]`` for JSON arrays.
+
+The happy path is a single comprehension over the records; only when it fails are the records walked again
+slowly to collect every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sockpuppet.errors import InputError, Loc
+
+__all__ = [
+    "MAX_DETAILS",
+    "InvalidValue",
+    "account_rows",
+    "coerce_hashtags",
+    "coerce_id",
+    "coerce_is_repost",
+    "coerce_screen_name",
+    "normalize_accounts",
+    "normalize_posts",
+    "post_rows",
+]
+
+MAX_DETAILS = 20
+"""Most problems reported in one :class:`InputError`."""
+
+PostRow = tuple[str, bool, list[str] | None]
+AccountRow = tuple[str, str | None]
+LocOf = Callable[[int], Loc]
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+class InvalidValue(ValueError):
+    """A single field value that cannot be accepted (internal; turned into :class:`InputError` details)."""
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def coerce_id(value: Any) -> str:
+    """Return an id as a string.
+
+    Parameters
+    ----------
+    value
+        A ``str`` (returned as is) or an ``int`` (stringified). ``bool`` and other types are rejected.
+
+    Returns
+    -------
+    str
+        The id.
+
+    Raises
+    ------
+    InvalidValue
+        If the value is not a non-empty string or an integer.
+    """
+    if type(value) is str:
+        if value:
+            return value
+        raise InvalidValue("must be a non-empty string")
+    if type(value) is int:
+        return str(value)
+    raise InvalidValue(f"must be a string or an integer, got {_type_name(value)}")
+
+
+def coerce_is_repost(value: Any) -> bool:
+    """Return ``is_repost`` as a bool (accepts bools, 0/1 and ``"true"``/``"false"``/``"1"``/``"0"``)."""
+    if value is True or value is False:
+        return value
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    if type(value) is str:
+        folded = value.strip().lower()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+        raise InvalidValue(f"must be a boolean (true/false/1/0), got {value!r}")
+    raise InvalidValue(f"must be a boolean, got {_type_name(value)}")
+
+
+def coerce_hashtags(value: Any) -> list[str] | None:
+    """Return the hashtags as a list of strings, or ``None`` when there are none.
+
+    A string is split on ``|`` exactly like the original exercise (``str.split('|')``), so ``"#a|#b"`` gives
+    ``["#a", "#b"]``; ``None``, ``""`` and ``[]`` give ``None``.
+    """
+    if value is None:
+        return None
+    if type(value) is str:
+        return value.split("|") if value else None
+    if type(value) is list:
+        if all(type(tag) is str for tag in value):
+            return value or None
+        raise InvalidValue("must be a list of strings")
+    raise InvalidValue(f"must be a list of strings, a pipe-separated string or null, got {_type_name(value)}")
+
+
+def coerce_screen_name(value: Any) -> str | None:
+    """Return the screen name (a string or ``None``)."""
+    if value is None or type(value) is str:
+        return value
+    raise InvalidValue(f"must be a string or null, got {_type_name(value)}")
+
+
+_POST_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("author_id", coerce_id),
+    ("is_repost", coerce_is_repost),
+    ("hashtags", coerce_hashtags),
+)
+_ACCOUNT_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("id", coerce_id),
+    ("screen_name", coerce_screen_name),
+)
+
+
+def _default_loc(kind: str) -> LocOf:
+    return lambda index: (kind, index)
+
+
+def _collect_errors(
+    records: Sequence[Any],
+    fields: tuple[tuple[str, Callable[[Any], Any]], ...],
+    loc_of: LocOf,
+    kind: str,
+) -> InputError:
+    """Walk the records slowly and describe up to :data:`MAX_DETAILS` problems."""
+    details: list[dict[str, Any]] = []
+    total = 0
+    for index, record in enumerate(records):
+        prefix = loc_of(index)
+        if not isinstance(record, dict):
+            total += 1
+            if len(details) < MAX_DETAILS:
+                details.append({"loc": list(prefix), "msg": f"must be an object, got {_type_name(record)}"})
+            continue
+        for field, coerce in fields:
+            if field not in record:
+                msg = "field required"
+            else:
+                try:
+                    coerce(record[field])
+                    continue
+                except InvalidValue as exc:
+                    msg = str(exc)
+            total += 1
+            if len(details) < MAX_DETAILS:
+                details.append({"loc": [*prefix, field], "msg": msg})
+    if not details:  # pragma: no cover - the fast path only fails on a real problem
+        return InputError(f"invalid {kind}", [{"loc": [kind], "msg": "invalid records"}])
+    first = details[0]
+    where = ".".join(str(part) for part in first["loc"])
+    more = f" (and {total - 1} more problem{'s' if total > 2 else ''})" if total > 1 else ""
+    return InputError(f"invalid {kind}: {where}: {first['msg']}{more}", details)
+
+
+def _check_list(records: Any, kind: str) -> Sequence[Any]:
+    if isinstance(records, (str, bytes, dict)) or not isinstance(records, Iterable):
+        raise InputError.at((kind,), f"must be a list of objects, got {_type_name(records)}")
+    return records if isinstance(records, Sequence) else list(records)
+
+
+def post_rows(records: Iterable[dict[str, Any]], *, kind: str = "posts", loc_of: LocOf | None = None) -> list[PostRow]:
+    """Validate posts and return compact ``(author_id, is_repost, hashtags)`` rows.
+
+    Parameters
+    ----------
+    records
+        Post records (dicts).
+    kind
+        First element of error locations.
+    loc_of
+        Maps a record's position to its location prefix; default ``(kind, index)``.
+
+    Returns
+    -------
+    list of tuple
+        One ``(author_id: str, is_repost: bool, hashtags: list[str] | None)`` per record, in input order.
+
+    Raises
+    ------
+    InputError
+        Naming every problem (up to :data:`MAX_DETAILS`) by record location and field.
+    """
+    seq = _check_list(records, kind)
+    try:
+        return [
+            (coerce_id(p["author_id"]), coerce_is_repost(p["is_repost"]), coerce_hashtags(p["hashtags"])) for p in seq
+        ]
+    except (InvalidValue, KeyError, TypeError, AttributeError):
+        raise _collect_errors(seq, _POST_FIELDS, loc_of or _default_loc(kind), kind) from None
+
+
+def account_rows(
+    records: Iterable[dict[str, Any]], *, kind: str = "accounts", loc_of: LocOf | None = None
+) -> list[AccountRow]:
+    """Validate accounts and return compact ``(id, screen_name)`` rows.
+
+    Parameters
+    ----------
+    records
+        Account records (dicts).
+    kind
+        First element of error locations.
+    loc_of
+        Maps a record's position to its location prefix; default ``(kind, index)``.
+
+    Returns
+    -------
+    list of tuple
+        One ``(id: str, screen_name: str | None)`` per record, in input order (duplicates kept).
+
+    Raises
+    ------
+    InputError
+        Naming every problem (up to :data:`MAX_DETAILS`) by record location and field.
+    """
+    seq = _check_list(records, kind)
+    try:
+        return [(coerce_id(a["id"]), coerce_screen_name(a["screen_name"])) for a in seq]
+    except (InvalidValue, KeyError, TypeError, AttributeError):
+        raise _collect_errors(seq, _ACCOUNT_FIELDS, loc_of or _default_loc(kind), kind) from None
+
+
+def normalize_posts(
+    records: Iterable[dict[str, Any]], *, kind: str = "posts", loc_of: LocOf | None = None
+) -> list[dict[str, Any]]:
+    """Validate posts and return copies with ``author_id``, ``is_repost`` and ``hashtags`` normalised.
+
+    Other fields are kept unchanged. See :func:`post_rows` for the parameters and errors.
+    """
+    seq = _check_list(records, kind)
+    rows = post_rows(seq, kind=kind, loc_of=loc_of)
+    return [
+        {**record, "author_id": author, "is_repost": repost, "hashtags": tags}
+        for record, (author, repost, tags) in zip(seq, rows, strict=True)
+    ]
+
+
+def normalize_accounts(
+    records: Iterable[dict[str, Any]], *, kind: str = "accounts", loc_of: LocOf | None = None
+) -> list[dict[str, Any]]:
+    """Validate accounts and return copies with ``id`` and ``screen_name`` normalised.
+
+    Other fields are kept unchanged. See :func:`account_rows` for the parameters and errors.
+    """
+    seq = _check_list(records, kind)
+    rows = account_rows(seq, kind=kind, loc_of=loc_of)
+    return [{**record, "id": ident, "screen_name": name} for record, (ident, name) in zip(seq, rows, strict=True)]
