@@ -1,0 +1,29 @@
+"""sockpuppet: find likely sock-puppet accounts by near-identical screen names among a hashtag's posters.
+
+The two functions of the original exercise keep their signatures and results (:func:`get_hashtag_accounts`,
+:func:`get_similar_screen_names`); :func:`find_similar_accounts` runs the whole job with counts, truncation and
+groups; the loaders read the exercise's TSV files, JSON arrays and JSON Lines (optionally gzip).
+"""
+
+from sockpuppet.engine import get_similar_screen_names
+from sockpuppet.errors import DeadlineExceeded, InputError
+from sockpuppet.hashtags import get_hashtag_accounts, normalize_hashtag
+from sockpuppet.job import SimilarAccountsResult, find_similar_accounts
+from sockpuppet.loaders import detect_format, iter_records, read_accounts, read_posts
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeadlineExceeded",
+    "InputError",
+    "SimilarAccountsResult",
+    "__version__",
+    "detect_format",
+    "find_similar_accounts",
+    "get_hashtag_accounts",
+    "get_similar_screen_names",
+    "iter_records",
+    "normalize_hashtag",
+    "read_accounts",
+    "read_posts",
+]

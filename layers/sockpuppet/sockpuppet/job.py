@@ -1,0 +1,218 @@
+"""The whole job: hashtag filter -> account selection -> similar-name pairs -> result (counts, groups)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sockpuppet import engine
+from sockpuppet.errors import DeadlineExceeded, InputError
+from sockpuppet.groups import groups_from_pairs
+from sockpuppet.hashtags import HashtagMatch, authors_with_hashtag, normalize_hashtag
+from sockpuppet.records import MAX_DETAILS, AccountRow, account_rows, post_rows
+
+__all__ = ["SimilarAccountsResult", "find_similar_accounts", "select_accounts"]
+
+Pair = tuple[str, str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarAccountsResult:
+    """Result of :func:`find_similar_accounts`.
+
+    Attributes
+    ----------
+    similar_account_pairs
+        ``(id1, id2, similarity)`` tuples in the reference's order (``id1`` comes first in the accounts input);
+        at most ``max_pairs`` of them.
+    pair_count
+        Number of pairs found, before any truncation.
+    hashtag
+        The normalised hashtag (with its ``#``).
+    min_similarity
+        The threshold (pairs have a similarity strictly greater).
+    accounts_matched
+        Distinct accounts (with a record) that posted the hashtag: the accounts that were compared.
+    authors_without_account
+        Authors who posted the hashtag but have no account record (counted, never paired).
+    truncated
+        Whether ``similar_account_pairs`` holds fewer than ``pair_count`` pairs.
+    groups
+        Connected components of the similar-name graph over *all* pairs (also when truncated), as account ids;
+        each group in accounts-input order, groups ordered by their first member. ``None`` unless requested.
+    """
+
+    similar_account_pairs: list[Pair]
+    pair_count: int
+    hashtag: str
+    min_similarity: float
+    accounts_matched: int
+    authors_without_account: int
+    truncated: bool
+    groups: list[list[str]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's 200 response body (``groups`` only when they were requested)."""
+        body: dict[str, Any] = {
+            "similar_account_pairs": [list(pair) for pair in self.similar_account_pairs],
+            "pair_count": self.pair_count,
+            "hashtag": self.hashtag,
+            "min_similarity": self.min_similarity,
+            "accounts_matched": self.accounts_matched,
+            "authors_without_account": self.authors_without_account,
+            "truncated": self.truncated,
+            "result_url": None,
+            "result_expires_at": None,
+        }
+        if self.groups is not None:
+            body["groups"] = self.groups
+        return body
+
+
+def check_min_similarity(value: Any) -> float:
+    """Return ``value`` as a float in [0, 1] or raise :class:`InputError` (loc ``["min_similarity"]``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError.at(("min_similarity",), "must be a number between 0 and 1")
+    if not 0.0 <= value <= 1.0:
+        raise InputError.at(("min_similarity",), f"must be between 0 and 1, got {value}")
+    return float(value)
+
+
+def _check_max_pairs(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError.at(("max_pairs",), "must be a non-negative integer or null")
+    return value
+
+
+def select_accounts(rows: Iterable[AccountRow], wanted: set[str]) -> tuple[list[str], list[str | None], set[str]]:
+    """Accounts whose id is in ``wanted``, in input order, identical duplicates collapsed.
+
+    Parameters
+    ----------
+    rows
+        Validated ``(id, screen_name)`` rows of *all* accounts.
+    wanted
+        Ids to keep.
+
+    Returns
+    -------
+    tuple
+        ``(ids, screen_names, all_ids)``: the kept accounts' ids and names (input order, each id once) and the
+        set of every account id in ``rows``.
+
+    Raises
+    ------
+    InputError
+        If one id has records with different screen names (``conflicting duplicate account id``), anywhere in
+        the accounts.
+    """
+    names: dict[str, str | None] = {}
+    conflicts: list[dict[str, Any]] = []
+    for index, (ident, name) in enumerate(rows):
+        known = names.setdefault(ident, name)
+        if known != name and len(conflicts) < MAX_DETAILS:
+            conflicts.append(
+                {
+                    "loc": ["accounts", index, "id"],
+                    "msg": f"conflicting duplicate account id {ident!r}: screen_name {name!r} vs {known!r}",
+                }
+            )
+    if conflicts:
+        raise InputError(
+            f"conflicting duplicate account id: {conflicts[0]['msg']}"
+            + (f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""),
+            conflicts,
+        )
+    ids = [ident for ident in names if ident in wanted]
+    return ids, [names[ident] for ident in ids], set(names)
+
+
+def find_similar_accounts(
+    posts: Iterable[dict[str, Any]],
+    accounts: Iterable[dict[str, Any]],
+    *,
+    hashtag: str,
+    min_similarity: float = 0.8,
+    hashtag_match: HashtagMatch = "exact",
+    max_pairs: int | None = None,
+    with_groups: bool = False,
+    deadline: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimilarAccountsResult:
+    """Find pairs of accounts that posted a hashtag and have near-identical screen names.
+
+    For records the reference functions accept (unique account ids), ``similar_account_pairs`` equals
+    ``get_similar_screen_names([a for a in accounts if a["id"] in set(get_hashtag_accounts(posts, hashtag))],
+    min_similarity)`` of the original exercise.
+
+    Parameters
+    ----------
+    posts
+        Post records (see :mod:`sockpuppet.records`).
+    accounts
+        Account records.
+    hashtag
+        Hashtag to filter on; a missing ``#`` is added.
+    min_similarity
+        Threshold in [0, 1]; pairs need a normalized Damerau-Levenshtein similarity strictly greater.
+    hashtag_match
+        ``"exact"`` (default) or ``"case_insensitive"``.
+    max_pairs
+        Keep only the first ``max_pairs`` pairs (``truncated`` tells); ``None`` keeps all.
+    with_groups
+        Also compute the groups (connected components of the similar-name graph).
+    deadline
+        A :func:`time.monotonic` value; past it :class:`DeadlineExceeded` is raised.
+    progress
+        ``progress(done, total)`` callback forwarded to the pair search.
+
+    Returns
+    -------
+    SimilarAccountsResult
+        Pairs, counts and (optionally) groups.
+
+    Raises
+    ------
+    InputError
+        On invalid parameters or records (with field locations), or conflicting duplicate account ids.
+    DeadlineExceeded
+        When ``deadline`` passes.
+    """
+    tag = normalize_hashtag(hashtag)
+    threshold = check_min_similarity(min_similarity)
+    limit = _check_max_pairs(max_pairs)
+    if hashtag_match not in ("exact", "case_insensitive"):
+        raise InputError.at(("hashtag_match",), f"must be 'exact' or 'case_insensitive', got {hashtag_match!r}")
+    authors = set(authors_with_hashtag(post_rows(posts), tag, match=hashtag_match))
+    ids, names, all_ids = select_accounts(account_rows(accounts), authors)
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded("deadline passed before the pair search started")
+    found = engine.similar_name_pairs(names, threshold, deadline=deadline, progress=progress)
+    first = np.asarray(found.first, dtype=np.int64)
+    second = np.asarray(found.second, dtype=np.int64)
+    score = np.asarray(found.score, dtype=np.float64)
+    pair_count = int(first.size)
+    keep = pair_count if limit is None else min(limit, pair_count)
+    id_array = np.array(ids, dtype=object)
+    pairs = list(
+        zip(id_array[first[:keep]].tolist(), id_array[second[:keep]].tolist(), score[:keep].tolist(), strict=True)
+    )
+    groups = None
+    if with_groups:
+        groups = [[ids[i] for i in group] for group in groups_from_pairs(len(ids), first, second)]
+    return SimilarAccountsResult(
+        similar_account_pairs=pairs,
+        pair_count=pair_count,
+        hashtag=tag,
+        min_similarity=threshold,
+        accounts_matched=len(ids),
+        authors_without_account=len(authors - all_ids),
+        truncated=keep < pair_count,
+        groups=groups,
+    )
