@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from sockpuppet import engine
 from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.groups import groups_from_pairs

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import orjson
+
 from sockpuppet.errors import InputError, Loc
 from sockpuppet.records import normalize_accounts, normalize_posts
 

@@ -1,0 +1,5 @@
+"""``python -m sockpuppet``: the same as the ``sockpuppet`` console script."""
+
+from sockpuppet.cli import main
+
+raise SystemExit(main())
