@@ -52,11 +52,11 @@ def test_graphml_output(tmp_path: Path) -> None:
 
 
 def test_input_error_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # GIVEN accounts given as posts WHEN run THEN exit 2 and one line on stderr naming line and field
+    # GIVEN accounts given as posts WHEN run THEN exit 2 and one line on stderr naming the missing columns
     bad = ["pairs", "--posts", str(SAMPLE / "accounts.tsv"), "--accounts", str(SAMPLE / "accounts.tsv")]
     assert main([*bad, "--hashtag", "x"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("sockpuppet: error: invalid posts: posts.line.2.author_id: field required")
+    assert err.startswith("sockpuppet: error: posts.line.1: missing column(s) author_id, is_repost, hashtags")
     assert err.count("\n") == 1
     # AND a missing file is exit 2 too
     assert main(["pairs", "--posts", str(tmp_path / "nope.tsv"), "--accounts", "a.tsv", "--hashtag", "x"]) == 2

@@ -150,3 +150,15 @@ def test_detect_format(name: str, expected: tuple[str, str | None]) -> None:
 def test_detect_format_rejects_unknown() -> None:
     with pytest.raises(ValueError, match="cannot infer"):
         detect_format("posts.csv")
+
+
+def test_tsv_missing_columns_named_once() -> None:
+    # GIVEN an accounts file read as posts WHEN read THEN one error naming the header line and missing columns
+    with pytest.raises(InputError) as info:
+        read_posts(b"id\tcreated_at\tscreen_name\n1\t2020\tbob\n", format="tsv")
+    assert info.value.details == [
+        {
+            "loc": ["posts", "line", 1],
+            "msg": "missing column(s) author_id, is_repost, hashtags (header: id, created_at, screen_name)",
+        }
+    ]

@@ -48,6 +48,7 @@ Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 FORMATS: tuple[str, ...] = ("tsv", "json", "jsonl")
 _EXTENSIONS = {".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _CSV_FIELD_LIMIT = 1 << 28
+_REQUIRED = {"posts": ("author_id", "is_repost", "hashtags"), "accounts": ("id", "screen_name")}
 
 
 def detect_format(path: str | os.PathLike[str]) -> tuple[Format, Compression]:
@@ -211,6 +212,11 @@ def read_records(
     for loc, record in iter_records(source, format=format, compression=compression, kind=kind):
         positions.append(loc[-1])  # type: ignore[arg-type]
         records.append(record)
+    if format == "tsv" and records:
+        missing = [field for field in _REQUIRED[kind] if field not in records[0]]
+        if missing:
+            header = ", ".join(records[0])
+            raise InputError.at((kind, "line", 1), f"missing column(s) {', '.join(missing)} (header: {header})")
     prefix: Loc = (kind,) if format == "json" else (kind, "line")
     normalize = normalize_posts if kind == "posts" else normalize_accounts
     return normalize(records, kind=kind, loc_of=lambda i: (*prefix, positions[i]))
