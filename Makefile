@@ -2,14 +2,15 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || echo $(HOME)/.pyenv/versions/3.12.1/bin/python)
+PYTHON312 ?= $(shell for c in "$$(PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null)" "$$(command -v python3.12)" $(HOME)/.pyenv/versions/3.12.*/bin/python; do \
+	[ -n "$$c" ] && "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo "$$c" && break; done)
 VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv sam-venv install lint format test test-unit test-integration bench run invoke build validate clean sample
+.PHONY: help venv sam-venv install lint format test test-unit test-integration bench run invoke build validate fuzz load audit clean sample
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -47,6 +48,32 @@ test-unit: venv ## unit + property tests only
 
 bench: venv ## engine vs reference loop vs rapidfuzz cdist (prints a table)
 	$(PY) -m benchmarks.run
+
+run: install ## serve the API on http://127.0.0.1:3000 (Lambda RIE pool + local HTTP front + moto S3)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m sockpuppet_local serve --port $(or $(PORT),3000)
+
+EVENT ?= events/health.json
+invoke: install ## invoke one event: make invoke EVENT=events/<name>.json (sam local invoke with Docker, else the RIE)
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+		$(MAKE) build && $(SAM) local invoke SockpuppetFunction --event $(EVENT); \
+	else \
+		$(PY) -m sockpuppet_local invoke $(EVENT); \
+	fi
+
+build: sam-venv ## sam build (layer + function, python3.12 arm64)
+	PATH="$(dir $(PYTHON312)):$$PATH" $(SAM) build
+
+validate: sam-venv ## sam validate --lint (offline)
+	$(SAM) validate --lint
+
+fuzz: install ## schemathesis against the local stack's OpenAPI document
+	$(PY) -m pytest -m fuzz -p no:randomly
+
+load: install ## bounded load test (locust, headless) against a fresh local stack; prints p50/p95/p99, rps, errors
+	$(PY) -m sockpuppet_local.load $(LOAD_ARGS)
+
+audit: venv ## dependency vulnerability audit of the runtime requirements
+	$(VENV)/bin/pip-audit --strict -r layers/sockpuppet/requirements.txt -r functions/api/requirements.txt
 
 clean: ## remove build artefacts and virtualenvs
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis build *.egg-info

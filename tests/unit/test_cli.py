@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from sockpuppet.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"

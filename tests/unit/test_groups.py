@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sockpuppet.groups import component_labels, groups_from_pairs
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sockpuppet.errors import InputError
 from sockpuppet.hashtags import get_hashtag_accounts, normalize_hashtag
-
 from tests.reference import get_hashtag_accounts as ref_get_hashtag_accounts
 
 TAGS = ["#a", "#A", "#b", "#diedsuddenly", "#DiedSuddenly"]

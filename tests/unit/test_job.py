@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sockpuppet import DeadlineExceeded, InputError, find_similar_accounts, read_accounts, read_posts
 
+from sockpuppet import DeadlineExceeded, InputError, find_similar_accounts, read_accounts, read_posts
 from tests.reference import get_hashtag_accounts as ref_get_hashtag_accounts
 from tests.reference import get_similar_screen_names as ref_get_similar_screen_names
 

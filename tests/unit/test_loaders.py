@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+
 from sockpuppet.errors import InputError
 from sockpuppet.loaders import detect_format, iter_records, read_accounts, read_posts
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from sockpuppet.errors import InputError
 from sockpuppet.records import MAX_DETAILS, account_rows, normalize_accounts, normalize_posts, post_rows
 

@@ -1,0 +1,1 @@
+"""The sockpuppet Lambda function: Powertools HTTP API resolver, Pydantic models, S3 payload storage."""
