@@ -9,6 +9,7 @@ SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY ?= 0
 
 .PHONY: help venv sam-venv install lint format test test-unit test-integration bench run invoke build validate fuzz load audit clean sample
 
