@@ -84,7 +84,30 @@ def add_pairs_command(subparsers: Any) -> None:
     parser.set_defaults(handler=run_pairs)
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_pairs_command]
+def add_remote_command(subparsers: Any) -> None:
+    """Register ``sockpuppet remote`` (needs the ``sockpuppet_client`` package: ``pip install 'sockpuppet[cli]'``)."""
+    parser = subparsers.add_parser(
+        "remote",
+        help="find similar-name account pairs with the deployed API",
+        description="Same job and output as `sockpuppet pairs`, computed by the sockpuppet HTTPS API. Requests are "
+        "signed with AWS SigV4 (botocore's credential chain: environment, --profile, SSO, roles); large files are "
+        "uploaded to S3 first.",
+    )
+    parser.add_argument("--url", required=True, help="API base URL (e.g. http://127.0.0.1:3000 for `make run`)")
+    parser.add_argument("--posts", required=True, type=Path, help="posts file (.tsv, .json, .jsonl, .ndjson; + .gz)")
+    parser.add_argument("--accounts", required=True, type=Path, help="accounts file (same formats)")
+    parser.add_argument("--hashtag", required=True, help="hashtag to filter on; the leading # is optional")
+    parser.add_argument("--min-similarity", type=_probability, default=0.8, help="threshold in [0, 1] (0.8)")
+    parser.add_argument("--hashtag-match", choices=("exact", "case_insensitive"), default="exact")
+    parser.add_argument("--max-pairs", type=_non_negative, help="keep only the first N pairs")
+    parser.add_argument("--profile", help="AWS profile for the SigV4 credentials (default: the default chain)")
+    parser.add_argument("--region", help="AWS region to sign for (default: from the URL, else the profile's)")
+    parser.add_argument("--format", choices=("json", "csv"), help="output format (default: from --output, else json)")
+    parser.add_argument("--output", "-o", type=Path, help="output file (default: stdout)")
+    parser.set_defaults(handler=run_remote)
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_pairs_command, add_remote_command]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,6 +258,54 @@ def run_pairs(args: argparse.Namespace) -> int:
         for account in accounts:
             screen_names.setdefault(account["id"], account["screen_name"])
     _write(render(result, fmt, screen_names), args.output, sys.stdout.buffer)
+    return 0
+
+
+def run_remote(args: argparse.Namespace) -> int:
+    """Handler of ``sockpuppet remote``: the API's answer rendered like ``sockpuppet pairs``."""
+    try:
+        from botocore.exceptions import BotoCoreError
+        from requests import RequestException
+
+        from sockpuppet_client import Client, SigV4Auth, SockpuppetError
+        from sockpuppet_client.auth import region_from_url
+    except ImportError as exc:
+        raise CliError(
+            f"`sockpuppet remote` needs the HTTP client ({exc.name} is not installed): pip install 'sockpuppet[cli]'"
+        ) from None
+    fmt = _output_format(args)
+    if fmt not in ("json", "csv"):
+        raise CliError(f"`sockpuppet remote` writes json or csv, not {fmt}")
+    try:
+        auth = SigV4Auth.from_session(profile=args.profile, region=args.region or region_from_url(args.url))
+    except (BotoCoreError, ValueError) as exc:  # unknown profile, no credentials, no region
+        raise CliError(f"cannot sign requests: {exc}") from None
+    try:
+        with Client(args.url, auth=auth) as client:
+            body = client.similar_account_pairs(
+                posts=args.posts,
+                accounts=args.accounts,
+                hashtag=args.hashtag,
+                min_similarity=args.min_similarity,
+                hashtag_match=args.hashtag_match,
+                max_pairs=args.max_pairs,
+            )
+    except SockpuppetError as exc:
+        sys.stderr.write(f"sockpuppet: error: {exc}\n")
+        return 2 if 400 <= exc.status < 500 else 1
+    except RequestException as exc:
+        sys.stderr.write(f"sockpuppet: error: cannot reach {args.url}: {exc}\n")
+        return 1
+    result = SimilarAccountsResult(
+        similar_account_pairs=[(first, second, score) for first, second, score in body["similar_account_pairs"]],
+        pair_count=body["pair_count"],
+        hashtag=body["hashtag"],
+        min_similarity=body["min_similarity"],
+        accounts_matched=body["accounts_matched"],
+        authors_without_account=body["authors_without_account"],
+        truncated=body["truncated"],
+    )
+    _write(render(result, fmt, {}), args.output, sys.stdout.buffer)
     return 0
 
 
