@@ -291,11 +291,11 @@ class Client:
             for kind, source in (("posts", posts), ("accounts", accounts)):
                 payload = self._prepare(source, kind, cleanup)
                 if isinstance(payload, FilePayload):
-                    files[kind] = payload
+                    params[f"{kind}_upload_id"] = self._upload_payload(payload, kind)
                 else:
                     inline[kind] = payload
                     if isinstance(source, (str, os.PathLike)):
-                        files[kind] = FilePayload.of(source)
+                        files[kind] = FilePayload.of(source)  # uploaded as it is if it must leave the body
             while True:
                 too_big = sum(part.size for part in inline.values()) > self.inline_limit_bytes or (
                     sum(part.raw_bytes for part in inline.values()) > MAX_INLINE_DECODED_BYTES
