@@ -1,0 +1,206 @@
+"""Request bodies: base64, gzip, content type and size limits, before any JSON parsing.
+
+API Gateway (HTTP API, payload 2.0) hands the body over as a string, base64-encoded when it is binary (e.g.
+``Content-Encoding: gzip``). :class:`JsonRequestEvent` is the resolver's event class: its ``body`` /
+``json_body`` go through :func:`decode_body`, so Powertools' request validation only ever sees a decoded,
+size-checked JSON document, and an unacceptable body becomes a 400 / 413 / 415 :class:`~sockpuppet_api.errors.ApiError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import orjson
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from sockpuppet_api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+__all__ = ["BodyLimits", "JsonBodyResolver", "JsonRequestEvent", "decode_body", "gunzip_bounded"]
+
+UPLOAD_HINT = "send large inputs with POST /v1/uploads and pass the upload ids instead"
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """Largest raw body (after base64, before gunzip) and largest gunzipped body, in bytes."""
+
+    max_inline_bytes: int
+    max_decoded_bytes: int
+
+
+def gunzip_bounded(data: bytes, limit: int) -> bytes:
+    """Decompress gzip ``data`` (one or more members) without ever holding more than ``limit + 1`` bytes.
+
+    Parameters
+    ----------
+    data
+        The compressed body.
+    limit
+        Largest accepted decompressed size.
+
+    Returns
+    -------
+    bytes
+        The decompressed body.
+
+    Raises
+    ------
+    BadRequest
+        ``invalid_gzip`` when ``data`` is not complete, valid gzip.
+    PayloadTooLarge
+        ``decoded_body_too_large`` when it decompresses to more than ``limit`` bytes.
+    """
+    out = bytearray()
+    remaining = data
+    try:
+        while True:
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            out += inflater.decompress(remaining, limit + 1 - len(out))
+            if len(out) > limit:
+                raise PayloadTooLarge(
+                    "decoded_body_too_large",
+                    f"the gunzipped request body is larger than {limit} bytes; {UPLOAD_HINT}",
+                    details=[{"loc": ["body"], "msg": f"decompressed size exceeds {limit} bytes"}],
+                )
+            if not inflater.eof:
+                raise zlib.error("truncated gzip data")
+            remaining = inflater.unused_data
+            if not remaining.strip(b"\x00"):
+                return bytes(out)
+    except zlib.error as exc:
+        raise BadRequest(
+            "invalid_gzip",
+            "the request body says Content-Encoding: gzip but is not valid gzip",
+            details=[{"loc": ["body"], "msg": str(exc)}],
+        ) from None
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def decode_body(body: str | None, *, is_base64: bool, headers: Mapping[str, str], limits: BodyLimits) -> bytes:
+    """Turn the event's body into the bytes of a JSON document, enforcing the contract's 400/413/415 rules.
+
+    Parameters
+    ----------
+    body
+        The event's ``body`` (``None`` when the request had none).
+    is_base64
+        The event's ``isBase64Encoded``.
+    headers
+        Request headers (case-insensitive mapping).
+    limits
+        Size limits.
+
+    Returns
+    -------
+    bytes
+        The (gunzipped) body; empty when there was none.
+
+    Raises
+    ------
+    BadRequest
+        Invalid base64 or gzip.
+    PayloadTooLarge
+        Raw body over ``limits.max_inline_bytes`` or gunzipped body over ``limits.max_decoded_bytes``.
+    UnsupportedMediaType
+        A declared content type other than ``application/json`` or a content encoding other than gzip/identity.
+        A body without any ``Content-Type`` is read as JSON.
+    """
+    if not body:
+        return b""
+    media_type = _media_type(headers)
+    if media_type and media_type != "application/json":
+        raise UnsupportedMediaType(
+            "unsupported_media_type",
+            f"request bodies must be application/json, got {media_type[:100]!r}",
+            details=[{"loc": ["header", "content-type"], "msg": "must be application/json"}],
+        )
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise UnsupportedMediaType(
+            "unsupported_content_encoding",
+            f"Content-Encoding must be gzip or identity, got {encoding[:100]!r}",
+            details=[{"loc": ["header", "content-encoding"], "msg": "must be gzip or identity"}],
+        )
+    if is_base64:
+        if len(body) > (limits.max_inline_bytes + 2) // 3 * 4 + 4:
+            raise _too_large(limits.max_inline_bytes)
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest(
+                "invalid_base64",
+                "the request body is marked base64-encoded but is not valid base64",
+                details=[{"loc": ["body"], "msg": "invalid base64"}],
+            ) from None
+    else:
+        if len(body) > limits.max_inline_bytes:
+            raise _too_large(limits.max_inline_bytes)
+        raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > limits.max_inline_bytes:
+        raise _too_large(limits.max_inline_bytes)
+    if encoding == "gzip":
+        return gunzip_bounded(raw, limits.max_decoded_bytes)
+    return raw
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        "body_too_large",
+        f"the request body is larger than the inline limit of {limit} bytes; {UPLOAD_HINT}",
+        details=[{"loc": ["body"], "msg": f"size exceeds {limit} bytes"}],
+    )
+
+
+class JsonRequestEvent(APIGatewayProxyEventV2):
+    """HTTP API v2 event whose body is decoded (base64, gzip) and checked once, then parsed with orjson."""
+
+    def __init__(self, data: dict[str, Any], *, limits: BodyLimits) -> None:
+        super().__init__(data, orjson.loads)
+        self.limits = limits
+
+    @cached_property
+    def body_bytes(self) -> bytes:
+        """The decoded request body (see :func:`decode_body`)."""
+        return decode_body(
+            self.get("body"), is_base64=bool(self.get("isBase64Encoded")), headers=self.headers, limits=self.limits
+        )
+
+    @property
+    def is_base64_encoded(self) -> bool:
+        return False
+
+    @property
+    def body(self) -> str | None:
+        try:
+            return self.body_bytes.decode("utf-8") if self.body_bytes else None
+        except UnicodeDecodeError:
+            raise BadRequest("invalid_json", "the request body is not UTF-8 JSON") from None
+
+    @cached_property
+    def json_body(self) -> Any:
+        return orjson.loads(self.body_bytes) if self.body_bytes else None
+
+
+class JsonBodyResolver(APIGatewayHttpResolver):
+    """``APIGatewayHttpResolver`` whose events are :class:`JsonRequestEvent` (bodies decoded and size-checked).
+
+    Powertools' request validation runs before any user middleware, so the decoding has to live in the event
+    class the resolver builds: that is the one method overridden here.
+    """
+
+    def __init__(self, *, limits: BodyLimits, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limits = limits
+
+    def _to_proxy_event(self, event: dict[str, Any]) -> JsonRequestEvent:
+        return JsonRequestEvent(event, limits=self.limits)

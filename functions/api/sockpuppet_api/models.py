@@ -1,0 +1,178 @@
+"""Pydantic models of the API's requests and responses (they also make the OpenAPI document).
+
+Request objects forbid unknown top-level fields (``extra="forbid"``) so that a typo such as ``min_similiarity``
+is a 422 instead of a silently ignored parameter. The *records* inside ``posts`` / ``accounts`` are not validated
+by Pydantic: they are passed through untouched (``SkipValidation``) and validated by the ``sockpuppet`` library,
+which accepts the contract's value forms, ignores extra fields and reports problems as
+``["body", "posts", 3, "author_id"]`` — one pass in C-speed comprehensions instead of a model per record. Their
+JSON Schema is still published for clients and fuzzers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, WithJsonSchema
+
+from sockpuppet_api.config import settings
+
+__all__ = [
+    "HASHTAG_PATTERN",
+    "UPLOAD_ID_PATTERN",
+    "ErrorResponse",
+    "HealthResponse",
+    "PairsRequest",
+    "PairsResponse",
+    "UploadRequest",
+    "UploadResponse",
+]
+
+UPLOAD_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
+HASHTAG_PATTERN = r"^#?[^\s#]\S*$"
+MAX_HASHTAG_LENGTH = 280
+
+_NULL: dict[str, Any] = {"type": "null"}
+_OPTIONAL_TEXT: dict[str, Any] = {"anyOf": [{"type": "string"}, _NULL]}
+_ID_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "format": "int64"}]}
+POST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A post (columns of the original posts.tsv); extra fields are ignored.",
+    "properties": {
+        "id": _ID_SCHEMA,
+        "created_at": _OPTIONAL_TEXT,
+        "author_id": _ID_SCHEMA,
+        "is_repost": {
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "integer", "enum": [0, 1]},
+                {"type": "string", "enum": ["true", "false", "True", "False", "TRUE", "FALSE", "1", "0"]},
+            ]
+        },
+        "text": _OPTIONAL_TEXT,
+        "hashtags": {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "string", "description": "pipe-separated, as in posts.tsv: #a|#b"},
+                _NULL,
+            ]
+        },
+    },
+    "required": ["author_id", "is_repost", "hashtags"],
+}
+ACCOUNT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An account (columns of the original accounts.tsv); extra fields are ignored.",
+    "properties": {
+        "id": _ID_SCHEMA,
+        "created_at": _OPTIONAL_TEXT,
+        "screen_name": {"anyOf": [{"type": "string", "maxLength": settings.max_screen_name_length}, _NULL]},
+    },
+    "required": ["id", "screen_name"],
+}
+
+Posts = Annotated[
+    list[dict[str, Any]] | None,
+    SkipValidation,
+    WithJsonSchema({"anyOf": [{"type": "array", "items": POST_SCHEMA, "maxItems": settings.max_records}, _NULL]}),
+]
+Accounts = Annotated[
+    list[dict[str, Any]] | None,
+    SkipValidation,
+    WithJsonSchema({"anyOf": [{"type": "array", "items": ACCOUNT_SCHEMA, "maxItems": settings.max_records}, _NULL]}),
+]
+UploadId = Annotated[str, Field(pattern=UPLOAD_ID_PATTERN, description="an id returned by POST /v1/uploads")]
+Hashtag = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_HASHTAG_LENGTH,
+        pattern=HASHTAG_PATTERN,
+        examples=["#diedsuddenly"],
+        description="with or without the leading #; no whitespace",
+    ),
+]
+MinSimilarity = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+HashtagMatch = Literal["exact", "case_insensitive"]
+ResultDelivery = Literal["auto", "inline", "url"]
+
+
+class PairsRequest(BaseModel):
+    """Body of ``POST /v1/similar-account-pairs``: each of posts/accounts inline or as an upload id."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    posts: Posts = None
+    accounts: Accounts = None
+    posts_upload_id: UploadId | None = None
+    accounts_upload_id: UploadId | None = None
+    hashtag: Hashtag
+    min_similarity: MinSimilarity = 0.8
+    hashtag_match: HashtagMatch = "exact"
+    max_pairs: Annotated[
+        int | None, Field(ge=0, le=settings.max_pairs, description="most pairs returned; default MAX_PAIRS")
+    ] = None
+    result_delivery: ResultDelivery = "auto"
+
+
+class PairsResponse(BaseModel):
+    """200 body of the similar-account-pairs routes (also the document stored in S3 for URL delivery)."""
+
+    similar_account_pairs: list[tuple[str, str, float]] | None = Field(
+        description="[id1, id2, similarity] in the reference order; null when the result is at result_url"
+    )
+    pair_count: int
+    hashtag: str
+    min_similarity: float
+    accounts_matched: int
+    authors_without_account: int
+    truncated: bool
+    result_url: str | None = Field(description="presigned GET URL of the full result (gzip JSON)")
+    result_expires_at: str | None = Field(description="ISO 8601 UTC expiry of result_url")
+
+
+class UploadRequest(BaseModel):
+    """Body of ``POST /v1/uploads``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: Literal["posts", "accounts"]
+    format: Literal["json", "jsonl", "tsv"]
+    content_encoding: Literal["gzip"] | None = None
+
+
+class UploadResponse(BaseModel):
+    """201 body of ``POST /v1/uploads``: a presigned S3 POST (send ``fields`` then the file as ``file``)."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: str
+    max_bytes: int
+
+
+class HealthResponse(BaseModel):
+    """200 body of ``GET /health``."""
+
+    status: Literal["ok"]
+
+
+class ErrorDetail(BaseModel):
+    """One problem: where (``loc``, e.g. ``["body", "posts", 3, "author_id"]``) and what (``msg``)."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorInfo(BaseModel):
+    """The ``error`` member of an error response."""
+
+    code: str = Field(description="stable machine-readable code, e.g. validation_error, upload_not_found")
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorResponse(BaseModel):
+    """Body of every 4xx/5xx response."""
+
+    error: ErrorInfo
+    request_id: str

@@ -1,0 +1,318 @@
+"""S3 storage of uploads and offloaded results (``PayloadStore``, see ``docs/design.md``).
+
+Keys:
+
+* ``uploads/<owner hash>/<upload id>`` — written by the caller through a presigned POST whose policy pins the exact
+  key, the content type, ``content-length-range`` [1, max] and the metadata ``x-amz-meta-kind`` / ``-format`` /
+  ``-content-encoding`` (so reading needs no guess). The upload id carries 192 random bits; the owner hash (the
+  first 32 hex digits of the SHA-256 of the caller's IAM identity) binds it to its creator, so another caller's id
+  is simply not found.
+* ``results/<owner hash>/<random>.json.gz`` — one ``PutObject`` of the gzip JSON result (never partially
+  visible), shared through a presigned GET.
+
+Uploads are streamed from S3 into the ``sockpuppet`` loaders (gzip decompressed on the fly): memory is bounded by
+the parsed records, not by copies of the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError, IncompleteReadError
+
+from sockpuppet.errors import InputError
+from sockpuppet.loaders import read_records as load_records
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+__all__ = [
+    "CONTENT_TYPES",
+    "PayloadStore",
+    "StorageError",
+    "StorageUnavailable",
+    "UploadNotFound",
+    "UploadTicket",
+    "owner_hash",
+]
+
+Kind = Literal["posts", "accounts"]
+Fmt = Literal["json", "jsonl", "tsv"]
+
+CONTENT_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "tsv": "text/tab-separated-values",
+}
+RETRY_AFTER_SECONDS = 2
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "503",
+        "500",
+    }
+)
+_NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_TRANSIENT = (ConnectionError, HTTPClientError, IncompleteReadError)
+
+
+class UploadNotFound(LookupError):
+    """No such upload for this caller: unknown, another caller's, not uploaded yet, or expired.
+
+    ``loc`` is where the caller named the upload (e.g. ``["body", "posts_upload_id"]``) once the API knows it.
+    """
+
+    def __init__(self, upload_id: str, *, loc: list[str | int] | None = None) -> None:
+        super().__init__(upload_id)
+        self.upload_id = upload_id
+        self.loc = loc or []
+
+
+class StorageUnavailable(RuntimeError):
+    """S3 is throttling or unreachable; the client should retry after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageError(RuntimeError):
+    """Any other S3 failure (e.g. ``AccessDenied``): our misconfiguration, answered as a 500 and logged."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTicket:
+    """A presigned S3 POST for one upload."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+
+
+def owner_hash(owner: str) -> str:
+    """The first 32 hex digits of the SHA-256 of the caller identity (the owner's key prefix)."""
+    return hashlib.sha256(owner.encode("utf-8")).hexdigest()[:32]
+
+
+def _translate(exc: Exception, *, upload_id: str | None = None) -> Exception:
+    """Map a botocore exception onto :class:`UploadNotFound` / :class:`StorageUnavailable` / :class:`StorageError`."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if upload_id is not None and (code in _NOT_FOUND_CODES or status == 404):
+            return UploadNotFound(upload_id)
+        if code in _UNAVAILABLE_CODES or status >= 500:
+            return StorageUnavailable(f"S3 {code or status}")
+        return StorageError(f"S3 {code or status}: {error.get('Message', '')}")
+    if isinstance(exc, _TRANSIENT):
+        return StorageUnavailable(f"S3 unreachable: {type(exc).__name__}")
+    return StorageError(f"S3 client error: {type(exc).__name__}")
+
+
+class _S3Stream(io.RawIOBase):
+    """A raw stream over an S3 ``StreamingBody`` that turns network failures into :class:`StorageUnavailable`.
+
+    (Without it a read timeout, an ``OSError`` subclass in botocore, would look like a corrupt file to the loaders.)
+    """
+
+    def __init__(self, body: Any) -> None:
+        super().__init__()
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self._body.readinto(buffer)
+        except BotoCoreError as exc:
+            raise _translate(exc) from exc
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+class PayloadStore:
+    """Uploads and results in one S3 bucket.
+
+    Parameters
+    ----------
+    s3_client
+        A boto3 S3 client (SigV4).
+    bucket
+        The payload bucket.
+    upload_ttl_seconds
+        Lifetime of presigned upload POSTs.
+    result_ttl_seconds
+        Lifetime of presigned result GETs.
+    max_upload_bytes
+        Upper bound of the uploads' ``content-length-range``.
+    """
+
+    def __init__(
+        self,
+        s3_client: BaseClient,
+        bucket: str,
+        *,
+        upload_ttl_seconds: int,
+        result_ttl_seconds: int,
+        max_upload_bytes: int,
+    ) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._upload_ttl = upload_ttl_seconds
+        self._result_ttl = result_ttl_seconds
+        self._max_upload_bytes = max_upload_bytes
+
+    @staticmethod
+    def upload_key(owner: str, upload_id: str) -> str:
+        """The S3 key of ``owner``'s upload ``upload_id``."""
+        return f"uploads/{owner_hash(owner)}/{upload_id}"
+
+    def create_upload(
+        self, owner: str, *, kind: Kind, fmt: Fmt, content_encoding: Literal["gzip"] | None
+    ) -> UploadTicket:
+        """Create a presigned POST for a new upload.
+
+        Parameters
+        ----------
+        owner
+            Caller identity (IAM ARN).
+        kind
+            ``"posts"`` or ``"accounts"``.
+        fmt
+            ``"json"``, ``"jsonl"`` or ``"tsv"``.
+        content_encoding
+            ``"gzip"`` when the file will be gzip-compressed, else ``None``.
+
+        Returns
+        -------
+        UploadTicket
+            The upload id and the POST's URL and form fields.
+
+        Raises
+        ------
+        StorageError
+            When presigning fails (no credentials).
+        """
+        upload_id = secrets.token_urlsafe(24)
+        key = self.upload_key(owner, upload_id)
+        fields = {
+            "Content-Type": CONTENT_TYPES[fmt],
+            "x-amz-meta-kind": kind,
+            "x-amz-meta-format": fmt,
+            "x-amz-meta-content-encoding": content_encoding or "identity",
+        }
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 1, self._max_upload_bytes])
+        expires_at = datetime.now(UTC) + timedelta(seconds=self._upload_ttl)
+        try:
+            post = self._s3.generate_presigned_post(
+                Bucket=self._bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=self._upload_ttl
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc) from exc
+        return UploadTicket(
+            upload_id=upload_id,
+            url=post["url"],
+            fields=post["fields"],
+            expires_at=expires_at,
+            max_bytes=self._max_upload_bytes,
+        )
+
+    def read_records(self, owner: str, upload_id: str, *, kind: Kind) -> list[dict[str, Any]]:
+        """Stream ``owner``'s upload from S3 and parse it as ``kind`` records.
+
+        Parameters
+        ----------
+        owner
+            Caller identity; another caller's upload is not found.
+        upload_id
+            The id from :meth:`create_upload`.
+        kind
+            Which records the caller expects.
+
+        Returns
+        -------
+        list of dict
+            Validated records (see :func:`sockpuppet.loaders.read_records`).
+
+        Raises
+        ------
+        UploadNotFound
+            Unknown, foreign, not yet uploaded or expired upload.
+        sockpuppet.InputError
+            The upload was created for the other kind, or its content is malformed (naming line / index and field).
+        StorageUnavailable
+            S3 throttling or unreachable (also in the middle of the stream).
+        StorageError
+            Any other S3 failure.
+        """
+        try:
+            obj = self._s3.get_object(Bucket=self._bucket, Key=self.upload_key(owner, upload_id))
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc, upload_id=upload_id) from exc
+        meta = obj.get("Metadata", {})
+        if meta.get("kind") != kind:
+            raise InputError.at((kind,), f"upload {upload_id} was created for {meta.get('kind') or 'unknown'} records")
+        fmt = meta.get("format")
+        if fmt not in CONTENT_TYPES:
+            raise InputError.at((kind,), f"upload {upload_id} has no usable format metadata")
+        compression = "gzip" if meta.get("content-encoding") == "gzip" else None
+        with io.BufferedReader(_S3Stream(obj["Body"]), buffer_size=1 << 20) as stream:
+            return load_records(stream, kind=kind, format=fmt, compression=compression)
+
+    def put_result(self, owner: str, body: bytes) -> tuple[str, datetime]:
+        """Store a JSON result (gzip) in one ``PutObject`` and return a presigned GET URL and its expiry.
+
+        Parameters
+        ----------
+        owner
+            Caller identity (the key prefix).
+        body
+            The JSON document.
+
+        Returns
+        -------
+        tuple
+            ``(url, expires_at)``.
+
+        Raises
+        ------
+        StorageUnavailable
+            S3 throttling or unreachable.
+        StorageError
+            Any other S3 failure.
+        """
+        key = f"results/{owner_hash(owner)}/{secrets.token_urlsafe(24)}.json.gz"
+        expires_at = datetime.now(UTC) + timedelta(seconds=self._result_ttl)
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=gzip.compress(body, compresslevel=6),
+                ContentType="application/json",
+                ContentEncoding="gzip",
+            )
+            url = self._s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._result_ttl
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc) from exc
+        return url, expires_at
