@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import boto3
 import pytest
@@ -92,7 +93,7 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-def s3_client(endpoint: str):
+def s3_client(endpoint: str) -> Any:
     """A SigV4 S3 client for moto's server."""
     return boto3.client(
         "s3",

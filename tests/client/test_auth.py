@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import datetime
+from pathlib import Path
 
 import botocore.auth
 import pytest
@@ -109,7 +110,7 @@ def test_credentials_without_region_fail_early() -> None:
         SigV4Auth(("only-one",), "us-east-1")
 
 
-def test_from_session_uses_the_botocore_chain(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_from_session_uses_the_botocore_chain(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # GIVEN credentials and region in the environment (no config files)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
