@@ -7,7 +7,7 @@
 """
 
 from sockpuppet_client.auth import SigV4Auth
-from sockpuppet_client.client import Client
+from sockpuppet_client.client import Client, UploadId
 from sockpuppet_client.errors import SockpuppetError
 
-__all__ = ["Client", "SigV4Auth", "SockpuppetError"]
+__all__ = ["Client", "SigV4Auth", "SockpuppetError", "UploadId"]

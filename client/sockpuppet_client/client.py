@@ -22,10 +22,18 @@ from sockpuppet_client.auth import CredentialsLike, SigV4Auth, region_from_url
 from sockpuppet_client.errors import SockpuppetError
 from sockpuppet_client.payloads import EncodedRecords, FilePayload, MultipartBody, encode_records, inline_body
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_INLINE_DECODED_BYTES", "Client", "RecordsSource", "retry_delay"]
+__all__ = ["DEFAULT_TIMEOUT", "MAX_INLINE_DECODED_BYTES", "Client", "RecordsSource", "UploadId", "retry_delay"]
+
+
+class UploadId(str):
+    """The id of an upload made with :meth:`Client.upload`; pass it as ``posts`` / ``accounts`` to reuse it."""
+
+    __slots__ = ()
+
 
 RecordsSource = Iterable[Mapping[str, Any]] | str | os.PathLike[str]
-"""Records (dicts) or the path of a ``.tsv`` / ``.json`` / ``.jsonl`` / ``.ndjson`` file, optionally ``.gz``."""
+"""Records (dicts), the path of a ``.tsv`` / ``.json`` / ``.jsonl`` / ``.ndjson`` file (optionally ``.gz``), or an
+:class:`UploadId`."""
 Payload = FilePayload | EncodedRecords
 Timeout = float | tuple[float, float]
 
@@ -246,8 +254,8 @@ class Client:
         Parameters
         ----------
         posts
-            Post records (``author_id``, ``is_repost``, ``hashtags``, ...) or the path of a posts file (the original
-            exercise's ``posts.tsv`` as it is, or JSON / JSON Lines; ``.gz`` allowed).
+            Post records (``author_id``, ``is_repost``, ``hashtags``, ...), the path of a posts file (the original
+            exercise's ``posts.tsv`` as it is, or JSON / JSON Lines; ``.gz`` allowed), or an :class:`UploadId`.
         accounts
             Account records (``id``, ``screen_name``, ...) or the path of an accounts file.
         hashtag
@@ -289,6 +297,9 @@ class Client:
             files: dict[str, FilePayload] = {}
             inline: dict[str, EncodedRecords] = {}
             for kind, source in (("posts", posts), ("accounts", accounts)):
+                if isinstance(source, UploadId):
+                    params[f"{kind}_upload_id"] = str(source)
+                    continue
                 payload = self._prepare(source, kind, cleanup)
                 if isinstance(payload, FilePayload):
                     params[f"{kind}_upload_id"] = self._upload_payload(payload, kind)
@@ -318,7 +329,9 @@ class Client:
             result["similar_account_pairs"] = self.fetch_result(result["result_url"])["similar_account_pairs"]
         return result
 
-    def upload(self, source: RecordsSource, *, kind: Literal["posts", "accounts"]) -> str:
+    def upload(
+        self, source: Iterable[Mapping[str, Any]] | str | os.PathLike[str], *, kind: Literal["posts", "accounts"]
+    ) -> UploadId:
         """Upload posts or accounts to S3 (``POST /v1/uploads`` + presigned POST) and return the upload id.
 
         Parameters
@@ -330,8 +343,9 @@ class Client:
 
         Returns
         -------
-        str
-            The upload id, usable by this caller in ``posts_upload_id`` / ``accounts_upload_id``.
+        UploadId
+            The upload id (a ``str``), usable by this caller only, until the upload expires: pass it as ``posts`` /
+            ``accounts`` of :meth:`similar_account_pairs`.
         """
         with ExitStack() as cleanup:
             if isinstance(source, (str, os.PathLike)):
@@ -381,7 +395,7 @@ class Client:
         cleanup.callback(encoded.close)
         return encoded
 
-    def _upload_payload(self, payload: Payload, kind: str) -> str:
+    def _upload_payload(self, payload: Payload, kind: str) -> UploadId:
         ticket = self._json(
             self._checked(
                 "POST",
@@ -399,7 +413,7 @@ class Client:
             self._checked(
                 "POST", ticket["url"], data=body, headers={"Content-Type": body.content_type}, auth=_NO_AUTH
             ).close()
-        return str(ticket["upload_id"])
+        return UploadId(ticket["upload_id"])
 
     def _checked(
         self,

@@ -222,3 +222,17 @@ def test_bad_sources_are_rejected() -> None:
         client.similar_account_pairs(posts=b"x", accounts=[], hashtag="x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="accounts: pass a list of records"):
         client.similar_account_pairs(posts=[], accounts={"id": "1"}, hashtag="x")
+
+
+def test_an_upload_id_is_reused(api: RecordingServer, s3_endpoint: str) -> None:
+    # GIVEN accounts uploaded once with Client.upload
+    api.replies += [_upload_reply(s3_endpoint, "uploads/o/acc-3"), ok()]
+    client = Client(api.url)
+    upload_id = client.upload(SAMPLE / "accounts.tsv", kind="accounts")
+    assert upload_id == "acc-3"
+    # WHEN the id is passed as accounts THEN the job references it and nothing is uploaded again
+    client.similar_account_pairs(posts=[], accounts=upload_id, hashtag="x")
+    sent = request_json(api, 1)
+    assert sent["accounts_upload_id"] == "acc-3"
+    assert sent["posts"] == []
+    assert "accounts" not in sent
