@@ -186,7 +186,10 @@ def _check_request(request: PairsRequest, source: str) -> None:
         raise InputError(f"invalid request: {problems[0]['msg']}", problems)
 
 
-def _check_records(records: list[Any], kind: str, source: str) -> None:
+def _check_records(records: Any, kind: str, source: str) -> None:
+    """The API's own limits (record count, screen-name length); the library validates everything else."""
+    if not isinstance(records, list):
+        return
     if len(records) > settings.max_records:
         raise InputError.at((source, kind), f"at most {settings.max_records} records per request")
     if kind != "accounts":
@@ -211,8 +214,6 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
     accounts = _records(request, "accounts", source, owner)
     _check_records(posts, "posts", source)
     _check_records(accounts, "accounts", source)
-    metrics.add_metric(name="PostsReceived", unit=MetricUnit.Count, value=len(posts))
-    metrics.add_metric(name="AccountsReceived", unit=MetricUnit.Count, value=len(accounts))
     started = time.perf_counter()
     try:
         result = find_similar_accounts(
@@ -226,6 +227,8 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
         )
     except InputError as exc:
         raise InputError(exc.message, prefix_details(exc.details, [source])) from None
+    metrics.add_metric(name="PostsReceived", unit=MetricUnit.Count, value=len(posts))
+    metrics.add_metric(name="AccountsReceived", unit=MetricUnit.Count, value=len(accounts))
     metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1e3)
     metrics.add_metric(name="AccountsMatched", unit=MetricUnit.Count, value=result.accounts_matched)
     metrics.add_metric(name="PairsFound", unit=MetricUnit.Count, value=result.pair_count)
@@ -378,6 +381,8 @@ def api_error(exc: ApiError) -> Response:
 
 @app.exception_handler(RequestValidationError)
 def request_validation_error(exc: RequestValidationError) -> Response:
+    if isinstance(exc.__cause__, ApiError):  # raised by our body decoding inside Powertools' form/multipart parsing
+        return _error(exc.__cause__)
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
         reason = next(str(e.get("ctx", {}).get("error", "")) for e in errors if e.get("type") == "json_invalid")

@@ -20,7 +20,7 @@ import orjson
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from sockpuppet_api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from sockpuppet_api.errors import BadRequest, PayloadTooLarge, UnprocessableEntity, UnsupportedMediaType
 
 __all__ = ["BodyLimits", "JsonBodyResolver", "JsonRequestEvent", "decode_body", "gunzip_bounded"]
 
@@ -187,8 +187,31 @@ class JsonRequestEvent(APIGatewayProxyEventV2):
             raise BadRequest("invalid_json", "the request body is not UTF-8 JSON") from None
 
     @cached_property
-    def json_body(self) -> Any:
-        return orjson.loads(self.body_bytes) if self.body_bytes else None
+    def json_body(self) -> dict[str, Any]:
+        """The body as a JSON object (only read by routes that take a body).
+
+        Raises
+        ------
+        BadRequest
+            ``invalid_json`` for an empty body (``orjson.JSONDecodeError``, a ``json.JSONDecodeError`` that
+            Powertools turns into a ``json_invalid`` validation error, for malformed JSON).
+        UnprocessableEntity
+            When the document is not an object (Powertools would otherwise unwrap a one-element array).
+        """
+        if not self.body_bytes:
+            raise BadRequest(
+                "invalid_json",
+                "the request body is empty; send a JSON object",
+                details=[{"loc": ["body"], "msg": "empty"}],
+            )
+        document = orjson.loads(self.body_bytes)
+        if not isinstance(document, dict):
+            raise UnprocessableEntity(
+                "validation_error",
+                "the request body must be a JSON object",
+                details=[{"loc": ["body"], "msg": f"must be an object, got {type(document).__name__}"}],
+            )
+        return document
 
 
 class JsonBodyResolver(APIGatewayHttpResolver):
