@@ -1,0 +1,148 @@
+"""The bad-input corpus (``tests/corpus``) through the Lambda handler, in-process.
+
+Every case is an HTTP API v2 event built from a template in ``events/`` with the corpus body and headers swapped
+in, answered by ``sockpuppet_api.app.lambda_handler`` with S3 in moto. The expected answers are the contract's
+(manifest); see ``tests/corpus/README.md`` for the list.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.api.conftest import invoke, load_event
+from tests.corpus import CORPUS_DIR, CorpusCase, check_response, corpus_params, load_corpus
+
+CASES = load_corpus()
+PAIRS_PATH = "/v1/similar-account-pairs"
+UPLOADS_PATH = "/v1/uploads"
+_REQUEST_HEADERS = ("content-type", "content-encoding", "content-length")
+
+
+def corpus_event(case: CorpusCase) -> dict[str, Any]:
+    """The event API Gateway would hand the function for ``case`` (template from ``events/``)."""
+    if case.method == "GET" and case.path == PAIRS_PATH:
+        event = load_event("get_pairs_uploads")
+    elif case.path == UPLOADS_PATH:
+        event = load_event("create_upload")
+    else:
+        event = load_event("post_pairs_inline")
+    event = copy.deepcopy(event)
+    event["rawPath"] = case.path
+    event["requestContext"]["http"].update(method=case.method, path=case.path)
+    event["requestContext"]["requestId"] = f"corpus-{case.name}"
+    headers = {k: v for k, v in event["headers"].items() if k not in _REQUEST_HEADERS}
+    headers.update(case.headers())
+    event["headers"] = headers
+    event.pop("queryStringParameters", None)
+    event["rawQueryString"] = urlencode(case.query or {})
+    if case.query:
+        event["queryStringParameters"] = dict(case.query)
+    body = case.body()
+    event.pop("body", None)
+    event["isBase64Encoded"] = False
+    if body is not None:
+        headers["content-length"] = str(len(body))
+        text = None if case.content_encoding else _utf8(body)
+        if text is None:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
+    return event
+
+
+def _utf8(body: bytes) -> str | None:
+    """The body as text when API Gateway would pass it as text (valid UTF-8), else ``None`` (base64)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+@pytest.mark.parametrize("case", corpus_params(CASES))
+def test_corpus_case_gets_its_contract_answer(api: ModuleType, s3: Any, case: CorpusCase) -> None:
+    """GIVEN a corpus request WHEN the handler answers THEN status, code, message and body shape are the contract's."""
+    event = corpus_event(case)
+
+    result = invoke(api, event)
+
+    document = check_response(case, result.status, result.headers, result.raw_body)
+    assert result.headers.get("x-request-id") == f"corpus-{case.name}"
+    if case.is_error:
+        assert document is not None and document["request_id"] == f"corpus-{case.name}"
+
+
+def _case(name: str) -> CorpusCase:
+    return next(case for case in CASES if case.name == name)
+
+
+def test_field_errors_point_at_the_record_and_field(api: ModuleType, s3: Any) -> None:
+    """GIVEN a wrongly typed field in one record WHEN answered THEN details locate it as body.<kind>.<index>.<field>."""
+    expectations = {
+        "account_id_list": ["body", "accounts", 0, "id"],
+        "is_repost_yes": ["body", "posts", 0, "is_repost"],
+        "hashtags_number": ["body", "posts", 0, "hashtags"],
+        "screen_name_object": ["body", "accounts", 0, "screen_name"],
+        "post_missing_author_id": ["body", "posts", 0, "author_id"],
+        "screen_name_too_long": ["body", "accounts", 0, "screen_name"],
+    }
+    for name, loc in expectations.items():
+        result = invoke(api, corpus_event(_case(name)))
+
+        locs = [detail["loc"] for detail in result.json()["error"]["details"]]
+        assert loc in locs, (name, locs)
+
+
+def test_garbage_array_reports_a_bounded_number_of_problems(api: ModuleType, s3: Any) -> None:
+    """GIVEN 100k garbage posts WHEN answered THEN at most 20 details, each naming a posts index."""
+    result = invoke(api, corpus_event(_case("garbage_array_100k")))
+
+    details = result.json()["error"]["details"]
+    assert 1 <= len(details) <= 20
+    assert all(detail["loc"][:2] == ["body", "posts"] and isinstance(detail["loc"][2], int) for detail in details)
+
+
+def test_duplicate_keys_last_one_wins(api: ModuleType, s3: Any) -> None:
+    """GIVEN a body with "hashtag" twice WHEN answered THEN the job ran for the last value (as every JSON parser)."""
+    result = invoke(api, corpus_event(_case("duplicate_json_keys")))
+
+    assert result.status == 200
+    assert result.json()["hashtag"] == "#y"
+
+
+def test_hashtag_without_hash_is_normalised(api: ModuleType, s3: Any) -> None:
+    """GIVEN hashtag "x" WHEN answered THEN the job ran for "#x" and found the base body's pair."""
+    control = invoke(api, corpus_event(_case("valid_baseline"))).json()
+
+    result = invoke(api, corpus_event(_case("hashtag_without_hash"))).json()
+
+    assert result["hashtag"] == "#x"
+    assert result["similar_account_pairs"] == control["similar_account_pairs"]
+    assert control["pair_count"] == 1
+
+
+def test_post_hashtags_without_hash_do_not_match(api: ModuleType, s3: Any) -> None:
+    """GIVEN the only post tagged "x" (no '#') WHEN searching "#x" THEN no account matches (reference semantics)."""
+    result = invoke(api, corpus_event(_case("post_hashtags_without_hash"))).json()
+
+    assert result["accounts_matched"] == 0
+    assert result["similar_account_pairs"] == []
+
+
+def test_readme_lists_every_case_and_every_file_is_used() -> None:
+    """GIVEN the manifest WHEN compared with the README and files/ THEN nothing is undocumented or orphaned."""
+    readme = (CORPUS_DIR / "README.md").read_text().split("## Cases", 1)[1]
+    listed = set(re.findall(r"^\| `([a-z0-9_]+)` \|", readme, flags=re.MULTILINE))
+    used = {case.file for case in CASES if case.file}
+    on_disk = {f"files/{path.name}" for path in (CORPUS_DIR / "files").iterdir()}
+
+    assert listed == {case.name for case in CASES}
+    assert used == on_disk
+    assert len({case.name for case in CASES}) == len(CASES)
