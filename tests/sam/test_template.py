@@ -369,6 +369,7 @@ def test_sam_build_produces_arm64_layer_and_function(tmp_path: Path) -> None:
     rapidfuzz_extensions = list((layer / "rapidfuzz").rglob("*.so"))
     assert rapidfuzz_extensions and any("aarch64" in path.name for path in rapidfuzz_extensions)
     assert (function / "sockpuppet_api" / "__init__.py").is_file()
+    assert "def lambda_handler(" in (function / "sockpuppet_api" / "app.py").read_text(encoding="utf-8")
     assert not (function / "sockpuppet").exists()
     # AND every native extension in either artefact is built for aarch64 (no x86_64 wheel slipped in)
     extensions = [*layer.rglob("*.so"), *function.rglob("*.so")]
