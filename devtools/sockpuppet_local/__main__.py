@@ -1,0 +1,67 @@
+"""``python -m sockpuppet_local serve|invoke``: the local stack's command line (``make run``, ``make invoke``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from sockpuppet_local.invoke import invoke_event
+from sockpuppet_local.stack import LocalStack
+
+logger = logging.getLogger("sockpuppet_local")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sockpuppet_local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API on 127.0.0.1 until Ctrl-C / SIGTERM")
+    serve.add_argument("--port", type=int, default=3000, help="port of the HTTP front (default: 3000; 0: any)")
+    serve.add_argument("--workers", type=int, default=2, help="RIE processes = concurrent invocations (default: 2)")
+    serve.add_argument("--quiet", action="store_true", help="no access log line per request")
+    invoke = commands.add_parser("invoke", help="invoke the function once with an event; print the raw response")
+    invoke.add_argument("event", type=Path, help="JSON event file, e.g. events/health.json")
+    return parser
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(port: int, workers: int) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        with LocalStack(workers=workers, port=port) as stack:
+            logger.info(
+                "sockpuppet API on %s (%d Lambda RIE workers, S3 %s, bucket %s); Ctrl-C stops",
+                stack.base_url,
+                workers,
+                stack.s3_endpoint,
+                stack.bucket,
+            )
+            stop.wait()
+    except KeyboardInterrupt:
+        logger.info("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+    if args.command == "serve":
+        if args.quiet:
+            logging.getLogger("sockpuppet_local.front").setLevel(logging.WARNING)
+        return serve(args.port, args.workers)
+    result = invoke_event(args.event, log=sys.stderr.buffer)  # stdout carries only the response
+    sys.stdout.buffer.write(result.payload + b"\n")
+    return 1 if result.function_error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
