@@ -13,6 +13,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.sam
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+SAMCONFIG = ROOT / "samconfig.toml"
 DESIGN = ROOT / "docs" / "design.md"
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 EXPECTED_ROUTES = {
@@ -319,6 +321,20 @@ def test_outputs(template: dict[str, Any]) -> None:
     # GIVEN the template WHEN its outputs are read THEN the deploy docs' outputs exist
     assert {"ApiUrl", "PayloadBucketName", "FunctionName", "DashboardUrl"} <= set(template["Outputs"])
     assert template["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"].endswith("/${Stage}")
+
+
+def test_samconfig_deploys_with_a_reviewed_change_set() -> None:
+    # GIVEN samconfig.toml WHEN it is parsed
+    config = tomllib.loads(SAMCONFIG.read_text(encoding="utf-8"))
+    deploy = config["default"]["deploy"]["parameters"]
+    # THEN builds are cached/parallel, validation lints, and deploys need IAM capability and a confirmed change set
+    assert config["version"] == 0.1
+    assert config["default"]["global"]["parameters"]["stack_name"] == "sockpuppet"
+    assert config["default"]["build"]["parameters"] == {"cached": True, "parallel": True}
+    assert config["default"]["validate"]["parameters"]["lint"] is True
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True and deploy["confirm_changeset"] is True
+    assert "region" not in deploy
 
 
 @pytest.mark.xdist_group("sam")
