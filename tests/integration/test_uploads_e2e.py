@@ -23,14 +23,12 @@ import requests
 from sockpuppet import find_similar_accounts, read_accounts, read_posts
 from sockpuppet.cli import main as cli_main
 from sockpuppet_client import Client, SigV4Auth
+from sockpuppet_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
-REGION = "us-east-1"
-ALICE = SigV4Auth(("ALICE", "alice-secret"), REGION)
-BOB = SigV4Auth(("BOB", "bob-secret"), REGION)
 NOT_RESULT = ("result_url", "result_expires_at")
 
 
@@ -47,7 +45,7 @@ def big_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def api(local_stack: Any) -> Iterator[requests.Session]:
+def api(local_stack: LocalStack) -> Iterator[requests.Session]:
     """A plain requests session; each call passes its signer."""
     with requests.Session() as session:
         yield session
@@ -74,10 +72,10 @@ def post_file(ticket: dict[str, Any], path: Path) -> requests.Response:
         return requests.post(ticket["url"], data=ticket["fields"], files={"file": stream}, timeout=60)
 
 
-def test_upload_ticket_policy(api: requests.Session, local_stack: Any) -> None:
+def test_upload_ticket_policy(api: requests.Session, local_stack: LocalStack, signer: SigV4Auth) -> None:
     # GIVEN a signed request for a TSV posts upload
     before = datetime.now(UTC)
-    ticket = create_upload(api, local_stack.base_url, ALICE, kind="posts", format="tsv", content_encoding=None)
+    ticket = create_upload(api, local_stack.base_url, signer, kind="posts", format="tsv", content_encoding=None)
     # WHEN its presigned POST policy is decoded
     policy = json.loads(base64.b64decode(ticket["fields"]["policy"]))
     conditions: dict[str, Any] = {}
@@ -96,23 +94,23 @@ def test_upload_ticket_policy(api: requests.Session, local_stack: Any) -> None:
     assert before < expiration <= before + timedelta(minutes=16)
     assert abs(expiration - datetime.fromisoformat(ticket["expires_at"].replace("Z", "+00:00"))) < timedelta(seconds=5)
     # AND two tickets never share an id
-    other = create_upload(api, local_stack.base_url, ALICE, kind="posts", format="tsv", content_encoding=None)
+    other = create_upload(api, local_stack.base_url, signer, kind="posts", format="tsv", content_encoding=None)
     assert other["upload_id"] != ticket["upload_id"]
 
 
 def test_uploads_with_url_result_match_the_library(
-    api: requests.Session, local_stack: Any, big_files: tuple[Path, Path]
+    api: requests.Session, local_stack: LocalStack, signer: SigV4Auth, big_files: tuple[Path, Path]
 ) -> None:
     # GIVEN multi-MB posts.tsv / accounts.tsv uploaded as they are through presigned POSTs
     posts, accounts = big_files
     ids = {}
     for kind, path in (("posts", posts), ("accounts", accounts)):
-        ticket = create_upload(api, local_stack.base_url, ALICE, kind=kind, format="tsv", content_encoding=None)
+        ticket = create_upload(api, local_stack.base_url, signer, kind=kind, format="tsv", content_encoding=None)
         assert post_file(ticket, path).status_code in (200, 201, 204)
         ids[f"{kind}_upload_id"] = ticket["upload_id"]
     # WHEN the job runs on both upload ids with result_delivery="url"
     request = {**ids, "hashtag": "#diedsuddenly", "min_similarity": 0.8, "result_delivery": "url"}
-    response = api.post(f"{local_stack.base_url}/v1/similar-account-pairs", json=request, auth=ALICE, timeout=60)
+    response = api.post(f"{local_stack.base_url}/v1/similar-account-pairs", json=request, auth=signer, timeout=60)
     assert response.status_code == 200, response.text
     body = response.json()
     # THEN the pairs are behind a presigned GET that plain HTTP can fetch, and they equal the library's result
@@ -128,15 +126,17 @@ def test_uploads_with_url_result_match_the_library(
     assert without_url(body) == expected | {"similar_account_pairs": None}
 
 
-def test_foreign_and_unknown_upload_ids_are_404(api: requests.Session, local_stack: Any) -> None:
-    # GIVEN accounts uploaded by ALICE
-    ticket = create_upload(api, local_stack.base_url, ALICE, kind="accounts", format="tsv", content_encoding=None)
+def test_foreign_and_unknown_upload_ids_are_404(
+    api: requests.Session, local_stack: LocalStack, signer: SigV4Auth, other_signer: SigV4Auth
+) -> None:
+    # GIVEN accounts uploaded by one caller
+    ticket = create_upload(api, local_stack.base_url, signer, kind="accounts", format="tsv", content_encoding=None)
     assert post_file(ticket, SAMPLE / "accounts.tsv").status_code in (200, 201, 204)
     url = f"{local_stack.base_url}/v1/similar-account-pairs"
     posts = read_posts(SAMPLE / "posts.tsv")[:50]
-    # WHEN BOB (another access key) uses ALICE's upload id THEN 404, the same answer as for an id nobody created
+    # WHEN another caller (another access key) uses that upload id THEN 404, the answer for an id nobody created
     codes = []
-    for auth, upload_id in ((BOB, ticket["upload_id"]), (ALICE, secrets.token_urlsafe(24))):
+    for auth, upload_id in ((other_signer, ticket["upload_id"]), (signer, secrets.token_urlsafe(24))):
         request = {"posts": posts, "accounts_upload_id": upload_id, "hashtag": "#diedsuddenly"}
         response = api.post(url, json=request, auth=auth, timeout=30)
         assert response.status_code == 404, response.text
@@ -144,12 +144,14 @@ def test_foreign_and_unknown_upload_ids_are_404(api: requests.Session, local_sta
         assert error["request_id"] == response.headers["X-Request-Id"]
         codes.append(error["error"]["code"])
     assert codes[0] == codes[1]
-    # AND ALICE can use it
+    # AND its owner can use it
     request = {"posts": posts, "accounts_upload_id": ticket["upload_id"], "hashtag": "#diedsuddenly"}
-    assert api.post(url, json=request, auth=ALICE, timeout=30).status_code == 200
+    assert api.post(url, json=request, auth=signer, timeout=30).status_code == 200
 
 
-def test_malformed_tsv_upload_is_422_naming_the_line(api: requests.Session, local_stack: Any, tmp_path: Path) -> None:
+def test_malformed_tsv_upload_is_422_naming_the_line(
+    api: requests.Session, local_stack: LocalStack, signer: SigV4Auth, tmp_path: Path
+) -> None:
     # GIVEN a posts.tsv whose line 4 has an unreadable is_repost, uploaded as it is
     lines = (SAMPLE / "posts.tsv").read_text().splitlines(keepends=True)[:10]
     fields = lines[3].split("\t")
@@ -157,11 +159,11 @@ def test_malformed_tsv_upload_is_422_naming_the_line(api: requests.Session, loca
     lines[3] = "\t".join(fields)
     bad = tmp_path / "posts.tsv"
     bad.write_text("".join(lines))
-    ticket = create_upload(api, local_stack.base_url, ALICE, kind="posts", format="tsv", content_encoding=None)
+    ticket = create_upload(api, local_stack.base_url, signer, kind="posts", format="tsv", content_encoding=None)
     assert post_file(ticket, bad).status_code in (200, 201, 204)
     # WHEN the job uses it
     request = {"posts_upload_id": ticket["upload_id"], "accounts": [], "hashtag": "#diedsuddenly"}
-    response = api.post(f"{local_stack.base_url}/v1/similar-account-pairs", json=request, auth=ALICE, timeout=30)
+    response = api.post(f"{local_stack.base_url}/v1/similar-account-pairs", json=request, auth=signer, timeout=30)
     # THEN 422 with the line and the field in the details
     assert response.status_code == 422, response.text
     details = response.json()["error"]["details"]
@@ -170,15 +172,15 @@ def test_malformed_tsv_upload_is_422_naming_the_line(api: requests.Session, loca
 
 @pytest.mark.parametrize("delivery", ["auto", "url"])
 def test_client_inline_and_upload_paths_equal_the_library(
-    local_stack: Any, big_files: tuple[Path, Path], delivery: str
+    local_stack: LocalStack, big_files: tuple[Path, Path], delivery: str
 ) -> None:
     # GIVEN the client with SigV4 credentials
     posts, accounts = big_files
     expected_sample = expected_body(SAMPLE / "posts.tsv", SAMPLE / "accounts.tsv", "#diedsuddenly", max_pairs=20)
     expected_big = expected_body(posts, accounts, "diedsuddenly", min_similarity=0.85)
-    credentials = ("ALICE", "alice-secret")
+    credentials = ("AKIDLOCALALICE", "alice-secret")
     # WHEN small files go inline
-    with Client(local_stack.base_url, auth=credentials, region=REGION) as client:
+    with Client(local_stack.base_url, auth=credentials, region=local_stack.region) as client:
         small = client.similar_account_pairs(
             posts=SAMPLE / "posts.tsv",
             accounts=SAMPLE / "accounts.tsv",
@@ -187,7 +189,9 @@ def test_client_inline_and_upload_paths_equal_the_library(
             result_delivery=delivery,  # type: ignore[arg-type]
         )
     # AND multi-MB files go through uploads (inline limit below their size)
-    with Client(local_stack.base_url, auth=credentials, region=REGION, inline_limit_bytes=1_000_000) as client:
+    with Client(
+        local_stack.base_url, auth=credentials, region=local_stack.region, inline_limit_bytes=1_000_000
+    ) as client:
         big = client.similar_account_pairs(
             posts=posts,
             accounts=accounts,
@@ -201,10 +205,12 @@ def test_client_inline_and_upload_paths_equal_the_library(
     assert (big["result_url"] is not None) == (delivery == "url")
 
 
-def test_client_records_through_uploads(local_stack: Any) -> None:
+def test_client_records_through_uploads(local_stack: LocalStack) -> None:
     # GIVEN records and an inline limit of 0 (everything is uploaded as gzip JSON Lines)
     posts, accounts = read_posts(SAMPLE / "posts.tsv"), read_accounts(SAMPLE / "accounts.tsv")
-    with Client(local_stack.base_url, auth=("ALICE", "alice-secret"), region=REGION, inline_limit_bytes=0) as client:
+    with Client(
+        local_stack.base_url, auth=("AKIDLOCALALICE", "alice-secret"), region=local_stack.region, inline_limit_bytes=0
+    ) as client:
         body = client.similar_account_pairs(posts=posts, accounts=accounts, hashtag="#diedsuddenly")
     # THEN the result equals the library's
     assert without_url(body) == expected_body(SAMPLE / "posts.tsv", SAMPLE / "accounts.tsv", "#diedsuddenly")
@@ -212,21 +218,21 @@ def test_client_records_through_uploads(local_stack: Any) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_remote_command_prints_what_pairs_prints(
-    local_stack: Any,
+    local_stack: LocalStack,
     big_files: tuple[Path, Path],
     fmt: str,
     monkeypatch: pytest.MonkeyPatch,
     capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
     # GIVEN credentials in the environment and the multi-MB files
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "CAROL")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDLOCALCAROL")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "carol-secret")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     posts, accounts = big_files
     files = ["--posts", str(posts), "--accounts", str(accounts), "--hashtag", "diedsuddenly", "--format", fmt]
     # WHEN `sockpuppet remote` and `sockpuppet pairs` run on them
-    assert cli_main(["remote", "--url", local_stack.base_url, "--region", REGION, *files]) == 0
+    assert cli_main(["remote", "--url", local_stack.base_url, "--region", local_stack.region, *files]) == 0
     remote = capsysbinary.readouterr().out
     assert cli_main(["pairs", *files]) == 0
     # THEN the outputs are identical
