@@ -3,8 +3,8 @@
 Generates seeded input files (``scripts/generate_sample.py``), starts a local stack (Lambda RIE pool + HTTP front +
 moto S3), and runs :class:`sockpuppet_client.Client` in a child process: both files are uploaded (presigned POST,
 streamed) and the result comes back through a presigned URL. While it runs, the RSS of every RIE / function
-process is sampled (psutil, over the process tree); the client reports its own peak RSS (``ru_maxrss``). Prints
-one JSON document with sizes, times and peak RSS.
+process is sampled (psutil, over the process tree, plus each process's kernel high-water mark); the client reports
+its own peak RSS. Prints one JSON document with sizes, times and peak RSS. Linux only (``/proc``), like the RIE.
 
 Usage::
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import logging
 import subprocess
 import sys
 import tempfile
@@ -45,8 +45,22 @@ def generate(out: Path, *, posts: int, accounts: int, seed: int) -> tuple[Path, 
     return paths
 
 
+def peak_rss(pid: int | str = "self") -> int:
+    """Peak RSS in bytes of a process's current address space: Linux's ``VmHWM`` (unlike ``ru_maxrss``, it does
+    not inherit the parent's RSS through fork + exec)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise ProcessLookupError(pid)
+
+
 class RssSampler:
-    """Sample the RSS of this process's descendants (except ``exclude``) and keep the peaks."""
+    """Sample the RSS of this process's RIE and function descendants (except ``exclude``) and keep the peaks.
+
+    ``peak_process[role]``: the largest single process (sampled RSS or its ``VmHWM``, so short peaks between samples
+    count too); ``peak_total[role]``: the largest sampled sum over the processes of that role.
+    """
 
     def __init__(self, *, interval: float = 0.05) -> None:
         self.interval = interval
@@ -59,17 +73,17 @@ class RssSampler:
     @staticmethod
     def _role(process: psutil.Process) -> str | None:
         try:
-            cmdline = " ".join(process.cmdline())
+            cmdline = process.cmdline()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return None
+        if cmdline and "aws-lambda-rie" in Path(cmdline[0]).name:
+            return "rie"
         if "awslambdaric" in cmdline:
             return "function"
-        if "aws-lambda-rie" in cmdline:
-            return "rie"
         return None
 
     def sample(self) -> None:
-        """Take one sample."""
+        """Take one sample: current RSS of each process and its kernel high-water mark (``VmHWM``)."""
         totals: dict[str, int] = {}
         for process in psutil.Process().children(recursive=True):
             if process.pid in self.exclude:
@@ -79,10 +93,11 @@ class RssSampler:
                 continue
             try:
                 rss = process.memory_info().rss
-            except psutil.NoSuchProcess:
+                hwm = peak_rss(process.pid)
+            except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
                 continue
             totals[role] = totals.get(role, 0) + rss
-            self.peak_process[role] = max(self.peak_process.get(role, 0), rss)
+            self.peak_process[role] = max(self.peak_process.get(role, 0), rss, hwm)
         for role, total in totals.items():
             self.peak_total[role] = max(self.peak_total.get(role, 0), total)
 
@@ -112,9 +127,9 @@ def run_client(argv: list[str]) -> int:
 
     from sockpuppet_client import Client
 
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    baseline = peak_rss()
     times: dict[str, float] = {}
-    with Client(args.url, auth=("large-payload", "secret"), region="us-east-1", timeout=(10, 900)) as client:
+    with Client(args.url, auth=("LARGEPAYLOAD", "secret"), region="us-east-1", timeout=(10, 900)) as client:
         start = time.perf_counter()
         posts_id = client.upload(args.posts, kind="posts")
         times["upload_posts_s"] = time.perf_counter() - start
@@ -130,7 +145,7 @@ def run_client(argv: list[str]) -> int:
     report = {
         **{name: round(value, 3) for name, value in times.items()},
         "client_baseline_rss_mib": round(baseline / MIB, 1),
-        "client_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MIB, 1),
+        "client_peak_rss_mib": round(peak_rss() / MIB, 1),
         "pair_count": body["pair_count"],
         "accounts_matched": body["accounts_matched"],
         "result_url_used": body["result_url"] is not None,
@@ -152,7 +167,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "accounts_tsv_mib": round(accounts_path.stat().st_size / MIB, 1),
         "generate_s": round(time.perf_counter() - started, 1),
     }
-    with tempfile.TemporaryDirectory() as tmp, LocalStack() as stack, RssSampler() as sampler:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalStack(log=Path(tmp) / "function.log") as stack,
+        RssSampler() as sampler,
+    ):
         result_path = Path(tmp) / "result.json"
         command = [sys.executable, __file__, "client", stack.base_url, str(posts_path), str(accounts_path)]
         command += ["--hashtag", args.hashtag, "--result", str(result_path)]
@@ -165,6 +185,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"client failed with exit code {child.returncode}")
         report.update(json.loads(out))
         body = json.loads(result_path.read_bytes())
+        sampler.sample()  # the function processes' final high-water marks, before the stack stops them
     report["function_peak_rss_mib"] = round(sampler.peak_process.get("function", 0) / MIB, 1)
     report["functions_peak_total_rss_mib"] = round(sampler.peak_total.get("function", 0) / MIB, 1)
     report["rie_peak_rss_mib"] = round(sampler.peak_process.get("rie", 0) / MIB, 1)
