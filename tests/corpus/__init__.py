@@ -8,6 +8,8 @@ cases and the response checks below.
 
 from __future__ import annotations
 
+import base64
+import copy
 import gzip
 import io
 import json
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -32,6 +35,9 @@ MAX_ECHOED_RUN = 512
 characters of a bad value is useful, echoing the value is not."""
 
 ERROR_CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+PAIRS_PATH = "/v1/similar-account-pairs"
+UPLOADS_PATH = "/v1/uploads"
+_REQUEST_HEADERS = ("content-type", "content-encoding", "content-length")
 
 _BASE_POST = {"id": "p1", "author_id": "a1", "is_repost": False, "hashtags": ["#x"]}
 _BASE_ACCOUNT = {"id": "a1", "screen_name": "alice"}
@@ -205,6 +211,50 @@ def load_corpus() -> list[CorpusCase]:
         extra = {k: v for k, v in entry.items() if k not in _FIELDS}
         cases.append(CorpusCase(**known, extra=extra))
     return cases
+
+
+def template_name(case: CorpusCase) -> str:
+    """The ``events/`` template a case's event is built on (same route, so the same headers and identity)."""
+    if case.method == "GET" and case.path == PAIRS_PATH:
+        return "get_pairs_uploads"
+    if case.path == UPLOADS_PATH:
+        return "create_upload"
+    return "post_pairs_inline"
+
+
+def case_event(case: CorpusCase, template: dict[str, Any]) -> dict[str, Any]:
+    """An HTTP API v2 event for ``case``: ``template`` with the case's method, path, query, headers and body."""
+    event = copy.deepcopy(template)
+    event["rawPath"] = case.path
+    event["requestContext"]["http"].update(method=case.method, path=case.path)
+    event["requestContext"]["requestId"] = f"corpus-{case.name}"
+    headers = {k: v for k, v in event["headers"].items() if k not in _REQUEST_HEADERS}
+    headers.update(case.headers())
+    event["headers"] = headers
+    event.pop("queryStringParameters", None)
+    event["rawQueryString"] = urlencode(case.query or {})
+    if case.query:
+        event["queryStringParameters"] = dict(case.query)
+    body = case.body()
+    event.pop("body", None)
+    event["isBase64Encoded"] = False
+    if body is not None:
+        headers["content-length"] = str(len(body))
+        text = None if case.content_encoding else _utf8(body)
+        if text is None:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
+    return event
+
+
+def _utf8(body: bytes) -> str | None:
+    """The body as text when API Gateway would pass it as text (valid UTF-8), else ``None`` (base64)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def corpus_params(cases: list[CorpusCase]) -> list[Any]:
