@@ -269,6 +269,7 @@ class RiePool:
 class _Handler(BaseHTTPRequestHandler):
     server: FrontServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: without TCP_NODELAY, +40 ms (delayed ACK)
     error_content_type = "application/json"
     error_message_format = '{"message": "%(message)s"}'
 

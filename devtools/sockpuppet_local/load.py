@@ -1,0 +1,160 @@
+"""``make load``: a bounded load test (locust, headless) and a warm-latency probe of the API.
+
+Usage::
+
+    python -m sockpuppet_local.load                      # 8 users, 400 requests, against a fresh local stack
+    python -m sockpuppet_local.load --duration 15        # time-bounded instead (the CI variant)
+    python -m sockpuppet_local.load --host https://<id>.execute-api.<region>.amazonaws.com/prod
+    python -m sockpuppet_local.load --latency            # p50 of 200 sequential 1k-post jobs through one RIE
+
+Without ``--host`` it starts its own :class:`~sockpuppet_local.stack.LocalStack` (2 RIE workers). Prints p50/p95/
+p99, throughput and error rate per request type and overall; exits 1 if any request failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from sockpuppet_client.auth import SigV4Auth
+from sockpuppet_local.jobs import sample_jobs
+from sockpuppet_local.stack import LocalStack
+
+logger = logging.getLogger("sockpuppet_local.load")
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+SAFETY_RUN_TIME = "10m"
+"""Upper bound of a count-bounded run, in case the stack stops answering."""
+LATENCY_TARGET_MS = 25.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sockpuppet_local.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=8, help="concurrent users (default: 8)")
+    bound = parser.add_mutually_exclusive_group()
+    bound.add_argument("--requests", type=int, default=None, help="stop after this many requests (default: 400)")
+    bound.add_argument("--duration", type=int, default=None, help="stop after this many seconds")
+    parser.add_argument("--host", help="API base URL (default: start a local stack)")
+    parser.add_argument("--workers", type=int, default=2, help="RIE workers of the local stack (default: 2)")
+    parser.add_argument("--latency", action="store_true", help="measure sequential warm latency through one RIE")
+    parser.add_argument("--latency-requests", type=int, default=200, help="requests of --latency (default: 200)")
+    return parser
+
+
+@contextmanager
+def _target(host: str | None, workers: int, log_dir: Path) -> Iterator[str]:
+    if host:
+        yield host.rstrip("/")
+        return
+    log = log_dir / "function.log"
+    with LocalStack(workers=workers, log=log) as stack:
+        logger.info("local stack %s with %d RIE workers (function logs: %s)", stack.base_url, workers, log)
+        yield stack.base_url
+
+
+def run_locust(host: str, *, users: int, requests_limit: int | None, duration: int | None, out: Path) -> int:
+    """Run the locustfile headless against ``host``; return locust's exit code (1 when a request failed)."""
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--host",
+        host,
+        "--csv",
+        str(out / "load"),
+        "--run-time",
+        f"{duration}s" if duration else SAFETY_RUN_TIME,
+        "--stop-timeout",
+        "30",
+    ]
+    if not duration:
+        command += ["--max-requests", str(requests_limit or 400)]
+    logger.info("running locust: %d users, %s", users, f"{duration} s" if duration else f"{command[-1]} requests")
+    return subprocess.run(command, check=False, stdout=subprocess.DEVNULL).returncode
+
+
+def report(stats_csv: Path) -> tuple[str, bool]:
+    """A table of locust's ``*_stats.csv`` (ms) and whether any request failed or none was made."""
+    with stats_csv.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    lines = [f"{'request':<44} {'count':>6} {'errors':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>7}"]
+    failed = not rows
+    for row in rows:
+        count, failures = int(row["Request Count"]), int(row["Failure Count"])
+        rate = 100 * failures / count if count else 0.0
+        failed |= failures > 0 or count == 0
+        name = row["Name"] if row["Name"] != "Aggregated" else "all requests"
+        lines.append(
+            f"{name:<44} {count:>6} {rate:>6.2f}% {row['50%']:>6} {row['95%']:>6} {row['99%']:>6} "
+            f"{float(row['Requests/s']):>7.1f}"
+        )
+    return "\n".join(lines) + "\n(latencies in ms; error rate = failed / sent)\n", failed
+
+
+def measure_latency(requests_count: int) -> tuple[float, float]:
+    """p50 and p95 (ms) of sequential 1k-post jobs through a one-RIE local stack, after a short warm-up."""
+    body = sample_jobs(1)[0]
+    signer = SigV4Auth(("AKIDLOCALLATENCY", "local-secret"), "us-east-1")
+    with tempfile.TemporaryDirectory() as log_dir, LocalStack(workers=1, log=Path(log_dir) / "function.log") as stack:
+        url = f"{stack.base_url}/v1/similar-account-pairs"
+        with requests.Session() as session:
+            samples = []
+            for index in range(requests_count + 10):
+                started = time.perf_counter()
+                response = session.post(url, data=body, headers={"Content-Type": "application/json"}, auth=signer)
+                elapsed = (time.perf_counter() - started) * 1000
+                response.raise_for_status()
+                if index >= 10:
+                    samples.append(elapsed)
+    quantiles = statistics.quantiles(samples, n=100)
+    return statistics.median(samples), quantiles[94]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("sockpuppet_local.front").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if args.latency:
+        p50, p95 = measure_latency(args.latency_requests)
+        verdict = "meets" if p50 <= LATENCY_TARGET_MS else "misses"
+        sys.stdout.write(
+            f"warm latency, 1k-post job, 1 RIE, {args.latency_requests} sequential requests: "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms ({verdict} the p50 <= {LATENCY_TARGET_MS:.0f} ms target)\n"
+        )
+        return 0
+    with tempfile.TemporaryDirectory(prefix="sockpuppet-load-") as tmp:
+        out = Path(tmp)
+        with _target(args.host, args.workers, out) as host:
+            started = time.monotonic()
+            code = run_locust(host, users=args.users, requests_limit=args.requests, duration=args.duration, out=out)
+            elapsed = time.monotonic() - started
+        table, failed = report(out / "load_stats.csv")
+    sys.stdout.write(f"load test against {args.host or 'a local stack'} ({args.users} users, {elapsed:.0f} s)\n")
+    sys.stdout.write(table)
+    return 1 if failed or code != 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
