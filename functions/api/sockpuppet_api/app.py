@@ -13,7 +13,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-import boto3
+import botocore.session
 import orjson
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -22,7 +22,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -72,7 +71,11 @@ SIGV4 = [{"sigv4": []}]
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-s3 = boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard"}))
+# botocore directly: boto3 would only add import time (s3transfer etc.); botocore S3 clients have
+# generate_presigned_post and honour AWS_ENDPOINT_URL_S3 like boto3's.
+s3 = botocore.session.get_session().create_client(
+    "s3", config=Config(signature_version="s3v4", retries={"mode": "standard"})
+)
 store = PayloadStore(
     s3,
     settings.payload_bucket,
@@ -85,14 +88,6 @@ app = JsonBodyResolver(
         max_inline_bytes=settings.max_inline_body_bytes, max_decoded_bytes=settings.max_decoded_body_bytes
     ),
     enable_validation=True,
-)
-app.configure_openapi(
-    title="sockpuppet",
-    version=__version__,
-    description="Find likely sock-puppet accounts: accounts that posted a hashtag with near-identical screen names.",
-    security_schemes={
-        "sigv4": APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS Signature Version 4 (IAM)")
-    },
 )
 
 
@@ -356,8 +351,18 @@ def create_upload(request: Annotated[UploadRequest, Body()]):
 
 @cache
 def openapi_json() -> bytes:
-    """The OpenAPI document of the routes above (built once per execution environment)."""
-    return app.get_openapi_json_schema().encode()
+    """The OpenAPI document of the routes above (built on first use, once per execution environment)."""
+    # Powertools' OpenAPI models cost ~100 ms to import: only the document route pays for them.
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    return app.get_openapi_json_schema(
+        title="sockpuppet",
+        version=__version__,
+        description="Find likely sock-puppet accounts: accounts posting a hashtag with near-identical screen names.",
+        security_schemes={
+            "sigv4": APIKey(name="Authorization", in_=APIKeyIn.header, description="AWS Signature Version 4 (IAM)")
+        },
+    ).encode()
 
 
 # --- errors (the one place where exceptions become HTTP statuses) ----------------------------------------------
