@@ -45,7 +45,9 @@ class SockpuppetError(Exception):
         if self.details:
             first = self.details[0]
             loc = ".".join(str(part) for part in first.get("loc", []))
-            text += f" ({loc}: {first.get('msg')})" if loc else f" ({first.get('msg')})"
+            detail = f"{loc}: {first.get('msg')}" if loc else str(first.get("msg"))
+            if detail not in self.message:
+                text += f" ({detail})"
         if self.request_id:
             text += f" [request {self.request_id}]"
         return text

@@ -236,3 +236,11 @@ def test_an_upload_id_is_reused(api: RecordingServer, s3_endpoint: str) -> None:
     assert sent["accounts_upload_id"] == "acc-3"
     assert sent["posts"] == []
     assert "accounts" not in sent
+
+
+def test_error_text_does_not_repeat_a_detail_already_in_the_message() -> None:
+    # GIVEN an error whose message already names its first detail WHEN printed THEN the detail appears once
+    exc = SockpuppetError(
+        422, "validation_error", "invalid: body.x: too big", [{"loc": ["body", "x"], "msg": "too big"}]
+    )
+    assert str(exc) == "422 validation_error: invalid: body.x: too big"
