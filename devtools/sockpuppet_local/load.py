@@ -14,13 +14,14 @@ p99, throughput and error rate per request type and overall; exits 1 if any requ
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import logging
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SAFETY_RUN_TIME = "10m"
 """Upper bound of a count-bounded run, in case the stack stops answering."""
 LATENCY_TARGET_MS = 25.0
+OUT = Path(".local/load")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     bound.add_argument("--duration", type=int, default=None, help="stop after this many seconds")
     parser.add_argument("--host", help="API base URL (default: start a local stack)")
     parser.add_argument("--workers", type=int, default=2, help="RIE workers of the local stack (default: 2)")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"locust CSV files and logs (default: {OUT})")
     parser.add_argument("--latency", action="store_true", help="measure sequential warm latency through one RIE")
     parser.add_argument("--latency-requests", type=int, default=200, help="requests of --latency (default: 200)")
     return parser
@@ -58,6 +61,7 @@ def _target(host: str | None, workers: int, log_dir: Path) -> Iterator[str]:
         yield host.rstrip("/")
         return
     log = log_dir / "function.log"
+    log.unlink(missing_ok=True)
     with LocalStack(workers=workers, log=log) as stack:
         logger.info("local stack %s with %d RIE workers (function logs: %s)", stack.base_url, workers, log)
         yield stack.base_url
@@ -83,33 +87,57 @@ def run_locust(host: str, *, users: int, requests_limit: int | None, duration: i
         host,
         "--csv",
         str(out / "load"),
+        "--samples-file",
+        str(out / "samples.json"),
         "--run-time",
         f"{duration}s" if duration else SAFETY_RUN_TIME,
-        "--stop-timeout",
-        "30",
     ]
     if not duration:
         command += ["--max-requests", str(requests_limit or 400)]
+    (out / "samples.json").unlink(missing_ok=True)
     logger.info("running locust: %d users, %s", users, f"{duration} s" if duration else f"{command[-1]} requests")
-    return subprocess.run(command, check=False, stdout=subprocess.DEVNULL).returncode
+    with (out / "locust.log").open("wb") as log:
+        code = subprocess.run(command, check=False, stdout=log, stderr=subprocess.STDOUT).returncode
+    if code not in (0, 1):  # 1: some request failed (the report shows it); anything else: locust itself failed
+        sys.stderr.write((out / "locust.log").read_text(errors="replace")[-4000:])
+    return code
 
 
-def report(stats_csv: Path) -> tuple[str, bool]:
-    """A table of locust's ``*_stats.csv`` (ms) and whether any request failed or none was made."""
-    with stats_csv.open(newline="") as file:
-        rows = list(csv.DictReader(file))
-    lines = [f"{'request':<44} {'count':>6} {'errors':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>7}"]
-    failed = not rows
-    for row in rows:
-        count, failures = int(row["Request Count"]), int(row["Failure Count"])
-        rate = 100 * failures / count if count else 0.0
-        failed |= failures > 0 or count == 0
-        name = row["Name"] if row["Name"] != "Aggregated" else "all requests"
+def _percentiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+def report(samples_json: Path) -> tuple[str, bool]:
+    """A table of the run's samples (exact p50/p95/p99 in ms, req/s over the run) and whether any request failed
+    (or none was made)."""
+    samples = json.loads(samples_json.read_text()) if samples_json.exists() else []
+    failed = not samples
+    groups: dict[str, list[list]] = {}
+    for sample in samples:
+        groups.setdefault(sample[0], []).append(sample)
+    if samples:
+        groups["all requests"] = samples
+    first_start = min((end - latency / 1000 for _, latency, _, end in samples), default=0.0)
+    span = max((end for *_, end in samples), default=0.0) - first_start
+    lines = [f"{'request':<44} {'count':>6} {'errors':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7}"]
+    for name, rows in groups.items():
+        errors = sum(1 for row in rows if row[2])
+        failed |= errors > 0
+        p50, p95, p99 = _percentiles([row[1] for row in rows])
         lines.append(
-            f"{name:<44} {count:>6} {rate:>6.2f}% {row['50%']:>6} {row['95%']:>6} {row['99%']:>6} "
-            f"{float(row['Requests/s']):>7.1f}"
+            f"{name:<44} {len(rows):>6} {100 * errors / len(rows):>6.2f}% {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} "
+            f"{len(rows) / span if span > 0 else 0.0:>7.1f}"
         )
-    return "\n".join(lines) + "\n(latencies in ms; error rate = failed / sent)\n", failed
+    return "\n".join(lines) + "\n(latency in ms; errors = failed / sent; req/s over the run)\n", failed
+
+
+def _failures(samples_json: Path, limit: int = 5) -> str:
+    """The most frequent error messages of the run."""
+    errors = Counter(f"{name}: {error}" for name, _, error, _ in json.loads(samples_json.read_text()) if error)
+    return "".join(f"  {count:>5} x {message}\n" for message, count in errors.most_common(limit))
 
 
 def measure_latency(requests_count: int) -> tuple[float, float]:
@@ -144,15 +172,17 @@ def main(argv: list[str] | None = None) -> int:
             f"p50 {p50:.1f} ms, p95 {p95:.1f} ms ({verdict} the p50 <= {LATENCY_TARGET_MS:.0f} ms target)\n"
         )
         return 0
-    with tempfile.TemporaryDirectory(prefix="sockpuppet-load-") as tmp:
-        out = Path(tmp)
-        with _target(args.host, args.workers, out) as host:
-            started = time.monotonic()
-            code = run_locust(host, users=args.users, requests_limit=args.requests, duration=args.duration, out=out)
-            elapsed = time.monotonic() - started
-        table, failed = report(out / "load_stats.csv")
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with _target(args.host, args.workers, out) as host:
+        started = time.monotonic()
+        code = run_locust(host, users=args.users, requests_limit=args.requests, duration=args.duration, out=out)
+        elapsed = time.monotonic() - started
+    table, failed = report(out / "samples.json")
     sys.stdout.write(f"load test against {args.host or 'a local stack'} ({args.users} users, {elapsed:.0f} s)\n")
     sys.stdout.write(table)
+    if failed:
+        sys.stdout.write(_failures(out / "samples.json"))
     return 1 if failed or code != 0 else 0
 
 
