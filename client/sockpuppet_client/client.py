@@ -307,17 +307,7 @@ class Client:
                     inline[kind] = payload
                     if isinstance(source, (str, os.PathLike)):
                         files[kind] = FilePayload.of(source)  # uploaded as it is if it must leave the body
-            while True:
-                too_big = sum(part.size for part in inline.values()) > self.inline_limit_bytes or (
-                    sum(part.raw_bytes for part in inline.values()) > MAX_INLINE_DECODED_BYTES
-                )
-                if not too_big:
-                    body, raw = inline_body(params, inline)
-                    if (len(body) <= self.inline_limit_bytes and raw <= MAX_INLINE_DECODED_BYTES) or not inline:
-                        break
-                largest = max(inline, key=lambda kind: inline[kind].size)
-                encoded = inline.pop(largest)
-                params[f"{largest}_upload_id"] = self._upload_payload(files.get(largest, encoded), largest)
+            body = self._fit_inline(params, inline, files)
             response = self._checked(
                 "POST",
                 f"{self.base_url}/v1/similar-account-pairs",
@@ -328,6 +318,24 @@ class Client:
         if result.get("similar_account_pairs") is None and result.get("result_url"):
             result["similar_account_pairs"] = self.fetch_result(result["result_url"])["similar_account_pairs"]
         return result
+
+    def _fit_inline(
+        self, params: dict[str, Any], inline: dict[str, EncodedRecords], files: Mapping[str, FilePayload]
+    ) -> bytes:
+        """The gzip request body; inputs that do not fit are uploaded (largest first) and referenced in ``params``.
+
+        An input read from a file is uploaded as that file; records as their gzip JSON Lines spool.
+        """
+        while True:
+            compressed = sum(part.size for part in inline.values())
+            raw = sum(part.raw_bytes for part in inline.values())
+            if compressed <= self.inline_limit_bytes and raw <= MAX_INLINE_DECODED_BYTES:
+                body, raw = inline_body(params, inline)
+                if (len(body) <= self.inline_limit_bytes and raw <= MAX_INLINE_DECODED_BYTES) or not inline:
+                    return body
+            largest = max(inline, key=lambda kind: inline[kind].size)
+            encoded = inline.pop(largest)
+            params[f"{largest}_upload_id"] = self._upload_payload(files.get(largest, encoded), largest)
 
     def upload(
         self, source: Iterable[Mapping[str, Any]] | str | os.PathLike[str], *, kind: Literal["posts", "accounts"]

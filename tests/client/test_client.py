@@ -244,3 +244,26 @@ def test_error_text_does_not_repeat_a_detail_already_in_the_message() -> None:
         422, "validation_error", "invalid: body.x: too big", [{"loc": ["body", "x"], "msg": "too big"}]
     )
     assert str(exc) == "422 validation_error: invalid: body.x: too big"
+
+
+def test_a_small_file_that_does_not_fit_once_parsed_is_uploaded_as_it_is(
+    api: RecordingServer, s3_endpoint: str, tmp_path: Path
+) -> None:
+    # GIVEN gzip TSV files each smaller than the limit, the posts larger than it once read and re-encoded
+    paths = {}
+    for kind in ("posts", "accounts"):
+        paths[kind] = tmp_path / f"{kind}.tsv.gz"
+        paths[kind].write_bytes(gzip.compress((SAMPLE / f"{kind}.tsv").read_bytes()))
+    limit = paths["posts"].stat().st_size + 1000
+    api.replies += [_upload_reply(s3_endpoint, "uploads/o/posts-gz"), ok()]
+    # WHEN the job is requested
+    Client(api.url, inline_limit_bytes=limit).similar_account_pairs(
+        posts=paths["posts"], accounts=paths["accounts"], hashtag="x"
+    )
+    # THEN the posts file is uploaded byte for byte as gzip TSV and the accounts stay inline
+    assert request_json(api, 0) == {"kind": "posts", "format": "tsv", "content_encoding": "gzip"}
+    stored = s3_client(s3_endpoint).get_object(Bucket=BUCKET, Key="uploads/o/posts-gz")["Body"].read()
+    assert stored == paths["posts"].read_bytes()
+    sent = request_json(api, 1)
+    assert sent["posts_upload_id"] == "posts-gz"
+    assert sent["accounts"] == read_accounts(SAMPLE / "accounts.tsv")
