@@ -1,12 +1,12 @@
 """The ``sockpuppet`` console script.
 
 ``sockpuppet pairs --posts posts.tsv --accounts accounts.tsv --hashtag diedsuddenly`` runs the job locally and
-writes the API's 200 body (JSON), a CSV of pairs, or a GraphML graph. Exit codes: 0 ok, 2 usage or input error
+writes the API's 200 body (JSON), a CSV of pairs, or a GraphML graph; ``sockpuppet remote`` does the same job with
+the deployed API (``sockpuppet_client``, imported only by that command). Exit codes: 0 ok, 2 usage or input error
 (one line on stderr, no traceback).
 
 Subcommands register themselves through :data:`SUBCOMMANDS`: each entry is a function that adds a subparser to the
-``add_subparsers`` action and sets ``handler`` (``handler(args) -> int``) as its default. Adding one (e.g. a
-``remote`` command talking to the deployed API) is one function and one entry.
+``add_subparsers`` action and sets ``handler`` (``handler(args) -> int``) as its default.
 """
 
 from __future__ import annotations
@@ -320,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on a usage or input error (message on stderr), 1 when the work timed out.
+        0 on success, 2 on a usage or input error (message on stderr; for ``remote`` also any 4xx answer), 1 when
+        the work timed out (``remote``: a 5xx answer or an unreachable API).
     """
     parser = build_parser()
     try:
