@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -140,23 +140,35 @@ def _failures(samples_json: Path, limit: int = 5) -> str:
     return "".join(f"  {count:>5} x {message}\n" for message, count in errors.most_common(limit))
 
 
-def measure_latency(requests_count: int) -> tuple[float, float]:
-    """p50 and p95 (ms) of sequential 1k-post jobs through a one-RIE local stack, after a short warm-up."""
+_REPORT_DURATION = re.compile(
+    rb"^REPORT RequestId: \S+\s+(?:Init Duration: \S+ ms\s+)?Duration: ([0-9.]+) ms", re.MULTILINE
+)
+
+
+def measure_latency(requests_count: int, log: Path) -> tuple[float, float, float]:
+    """Sequential 1k-post jobs through a one-RIE local stack, after 10 warm-up requests.
+
+    Returns
+    -------
+    tuple of float
+        p50 and p95 of the HTTP round trip, and p50 of the function's own duration (the RIE's ``REPORT`` lines), ms.
+    """
     body = sample_jobs(1)[0]
     signer = SigV4Auth(("AKIDLOCALLATENCY", "local-secret"), "us-east-1")
-    with tempfile.TemporaryDirectory() as log_dir, LocalStack(workers=1, log=Path(log_dir) / "function.log") as stack:
+    log.unlink(missing_ok=True)
+    samples = []
+    with LocalStack(workers=1, log=log) as stack, requests.Session() as session:
         url = f"{stack.base_url}/v1/similar-account-pairs"
-        with requests.Session() as session:
-            samples = []
-            for index in range(requests_count + 10):
-                started = time.perf_counter()
-                response = session.post(url, data=body, headers={"Content-Type": "application/json"}, auth=signer)
-                elapsed = (time.perf_counter() - started) * 1000
-                response.raise_for_status()
-                if index >= 10:
-                    samples.append(elapsed)
-    quantiles = statistics.quantiles(samples, n=100)
-    return statistics.median(samples), quantiles[94]
+        for index in range(requests_count + 10):
+            started = time.perf_counter()
+            response = session.post(url, data=body, headers={"Content-Type": "application/json"}, auth=signer)
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if index >= 10:
+                samples.append(elapsed)
+    durations = [float(match) for match in _REPORT_DURATION.findall(log.read_bytes())][-requests_count:]
+    p50, p95, _ = _percentiles(samples)
+    return p50, p95, statistics.median(durations)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,11 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("sockpuppet_local.front").setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if args.latency:
-        p50, p95 = measure_latency(args.latency_requests)
+        args.out.mkdir(parents=True, exist_ok=True)
+        p50, p95, function_p50 = measure_latency(args.latency_requests, args.out / "latency-function.log")
         verdict = "meets" if p50 <= LATENCY_TARGET_MS else "misses"
         sys.stdout.write(
-            f"warm latency, 1k-post job, 1 RIE, {args.latency_requests} sequential requests: "
-            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms ({verdict} the p50 <= {LATENCY_TARGET_MS:.0f} ms target)\n"
+            f"warm latency, 1k-post job, 1 RIE, {args.latency_requests} sequential requests: HTTP round trip "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms; function duration p50 {function_p50:.1f} ms "
+            f"({verdict} the p50 <= {LATENCY_TARGET_MS:.0f} ms target)\n"
         )
         return 0
     out = args.out
