@@ -34,7 +34,8 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def serve(port: int, workers: int) -> int:
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGINT too: a background job starts ignoring it
+        signal.signal(signum, _raise_keyboard_interrupt)
     try:
         with LocalStack(workers=workers, port=port) as stack:
             logger.info(
