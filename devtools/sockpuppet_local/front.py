@@ -15,6 +15,7 @@ import json
 import logging
 import queue
 import re
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -275,7 +276,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         started = time.perf_counter()
-        response = self._respond_to_request()
+        try:
+            response = self._respond_to_request()
+        except Exception:
+            logger.exception("local gateway error on %s %s", self.command, self.path)
+            self.close_connection = True
+            response = GatewayResponse.message(500)
         if not any(name.lower() == "apigw-requestid" for name, _ in response.headers):
             response.headers.append(("apigw-requestid", str(uuid.uuid4())))
         self.send_response(response.status)
@@ -350,6 +356,13 @@ class FrontServer(ThreadingHTTPServer):
     def __init__(self, pool: RiePool, port: int = 0, host: str = "127.0.0.1") -> None:
         self.pool = pool
         super().__init__((host, port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up is routine (e.g. a load test stopping mid-request); anything else is logged."""
+        if isinstance(sys.exception(), ConnectionError):
+            logger.debug("client %s:%s hung up", *client_address[:2])
+            return
+        logger.exception("error while serving %s:%s", *client_address[:2])
 
     @property
     def url(self) -> str:
