@@ -32,6 +32,7 @@ from sockpuppet_local.rie import LAMBDA_PAYLOAD_LIMIT, InvokeResult, RieProcess
 __all__ = [
     "ACCOUNT_ID",
     "API_ID",
+    "INTEGRATION_TIMEOUT_SECONDS",
     "MAX_REQUEST_BYTES",
     "PUBLIC_PATHS",
     "FrontServer",

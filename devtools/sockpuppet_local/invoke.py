@@ -29,4 +29,4 @@ def invoke_event(event_path: Path, *, log: Path | IO[bytes] | None = None) -> In
     """
     payload = json.dumps(json.loads(event_path.read_bytes())).encode()
     with LocalStack(workers=1, log=log) as stack:
-        return stack.processes[0].invoke(payload)
+        return stack.invoke(payload)

@@ -19,8 +19,8 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from sockpuppet_local.front import FrontServer, RiePool, build_event, gateway_response
-from sockpuppet_local.rie import RieError, RieProcess
+from sockpuppet_local.front import INTEGRATION_TIMEOUT_SECONDS, FrontServer, RiePool, build_event, gateway_response
+from sockpuppet_local.rie import InvokeResult, RieError, RieProcess
 
 __all__ = ["FUNCTION_MEMORY_MB", "FUNCTION_TIMEOUT_SECONDS", "LocalStack", "function_env"]
 
@@ -87,6 +87,7 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self.processes: list[RieProcess] = []
         self._moto: ThreadedMotoServer | None = None
+        self._pool: RiePool | None = None
         self._front: FrontServer | None = None
         self._front_thread: threading.Thread | None = None
         self._log: IO[bytes] | None = None
@@ -138,14 +139,21 @@ class LocalStack:
                     memory_mb=FUNCTION_MEMORY_MB,
                 )
             )
-        pool = RiePool(self.processes)
+        self._pool = RiePool(self.processes)
         for process in self.processes:
             process.wait_ready()
             _warm_up(process)
-        self._front = FrontServer(pool, self.port)
+        self._front = FrontServer(self._pool, self.port)
         self._front_thread = threading.Thread(target=self._front.serve_forever, name="sockpuppet-front", daemon=True)
         self._front_thread.start()
         logger.debug("local stack up: %s (S3 %s, RIE pids %s)", self.base_url, self.s3_endpoint, self.pids)
+
+    def invoke(self, payload: bytes) -> InvokeResult:
+        """Invoke the function directly (no gateway in between) with a raw JSON event, through an idle RIE."""
+        if self._pool is None:
+            raise RuntimeError("the stack is not started")
+        with self._pool.checkout(timeout=INTEGRATION_TIMEOUT_SECONDS) as process:
+            return process.invoke(payload)
 
     @property
     def pids(self) -> list[int]:
@@ -161,6 +169,7 @@ class LocalStack:
         if self._front_thread is not None:
             self._front_thread.join()
             self._front_thread = None
+        self._pool = None
         for process in self.processes:
             process.stop()
         if self._moto is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +12,11 @@ from typing import Any
 import psutil
 import pytest
 import requests
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 
 from sockpuppet import find_similar_accounts, read_accounts, read_posts
 from sockpuppet_client.auth import SigV4Auth
-from sockpuppet_local.front import MAX_REQUEST_BYTES
+from sockpuppet_local.front import MAX_REQUEST_BYTES, build_event, gateway_response
 from sockpuppet_local.stack import LocalStack
 from tests.integration.conftest import WORKERS
 
@@ -165,6 +167,40 @@ def test_oversized_request_is_rejected_by_the_gateway(local_stack: LocalStack, s
     # THEN the gateway answers 413 itself
     assert response.status_code == 413
     assert response.json() == {"message": "Request Entity Too Large"}
+
+
+def test_events_are_valid_http_api_v2_events_with_the_iam_caller() -> None:
+    # GIVEN a gzip request with cookies and a repeated query parameter, signed with access key AKIDLOCALCAROL
+    body = gzip.compress(b'{"hashtag": "#x"}')
+    headers = {"Host": "127.0.0.1:3000", "Cookie": "a=1; b=2", "Content-Encoding": "gzip", "User-Agent": "t/1"}
+    # WHEN the gateway turns it into an event
+    event = build_event(
+        method="POST",
+        target=f"{PAIRS}?x=1&x=2&y=",
+        headers=headers,
+        body=body,
+        source_ip="127.0.0.1",
+        access_key="AKIDLOCALCAROL",
+    )
+    # THEN it is a payload 2.0 event (Powertools' own model accepts it) carrying the body, query and caller
+    parsed = APIGatewayProxyEventV2Model.model_validate(event)
+    assert parsed.isBase64Encoded and base64.b64decode(event["body"]) == body
+    assert parsed.cookies == ["a=1", "b=2"] and "cookie" not in event["headers"]
+    assert parsed.queryStringParameters == {"x": "1,2", "y": ""}
+    assert parsed.requestContext.http.method == "POST" and parsed.rawPath == PAIRS
+    assert parsed.requestContext.authorizer.iam.userArn == "arn:aws:iam::000000000000:user/AKIDLOCALCAROL"
+
+
+@pytest.mark.parametrize("event", [b"{}", b'"not an event"'], ids=["empty object", "string"])
+def test_a_function_error_is_a_502_without_internals(local_stack: LocalStack, event: bytes) -> None:
+    # GIVEN an event the function cannot handle at all (it raises before any route runs)
+    # WHEN the real runtime runs it and the gateway maps the result
+    result = local_stack.invoke(event)
+    response = gateway_response(result)
+    # THEN the RIE reported a function error with a stack trace, and the caller sees only API Gateway's 502
+    assert result.function_error and "stackTrace" in result.json()
+    assert response.status == 502
+    assert json.loads(response.body) == {"message": "Internal Server Error"}
 
 
 def test_stopping_a_stack_leaves_no_process_and_no_listener() -> None:
