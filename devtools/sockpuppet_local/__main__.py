@@ -6,7 +6,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
 
@@ -28,14 +27,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """First stop signal: ignore the next ones (so that nothing interrupts the cleanup) and unwind."""
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def serve(port: int, workers: int) -> int:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGINT too: a background job starts ignoring it
-        signal.signal(signum, _raise_keyboard_interrupt)
+    # SIGINT is installed explicitly too: a job started in the background inherits it ignored
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _stop)
     try:
         with LocalStack(workers=workers, port=port) as stack:
             logger.info(
@@ -45,7 +50,8 @@ def serve(port: int, workers: int) -> int:
                 stack.s3_endpoint,
                 stack.bucket,
             )
-            stop.wait()
+            while True:
+                signal.pause()
     except KeyboardInterrupt:
         logger.info("stopped")
     return 0
