@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import logging
 import queue
@@ -260,8 +261,8 @@ class RiePool:
                 result = process.invoke(payload)
         except queue.Empty:
             return GatewayResponse.message(503)
-        except OSError as exc:
-            logger.error("invocation failed: %s", exc)
+        except (OSError, http.client.HTTPException) as exc:
+            logger.error("invocation failed: %r", exc)
             return GatewayResponse.message(502)
         if time.monotonic() - started > timeout:
             return GatewayResponse.message(503)

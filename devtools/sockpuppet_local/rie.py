@@ -188,24 +188,26 @@ class RieProcess:
         Raises
         ------
         OSError, http.client.HTTPException
-            When the RIE does not answer (it died, or the invocation outlived the function timeout by far).
+            When the RIE does not answer (it died, or the invocation outlived the function timeout by far); the
+            connection is dropped, so the next call starts afresh.
         """
         for attempt in (1, 2):
-            connection = self._connection
-            if connection is None:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout_seconds + 10)
-                self._connection = connection
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout_seconds + 10)
             try:
-                connection.request("POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"})
-                response = connection.getresponse()
+                self._connection.request(
+                    "POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"}
+                )
+                response = self._connection.getresponse()
                 body = response.read()
-            except (ConnectionError, http.client.RemoteDisconnected, http.client.CannotSendRequest):
-                # a kept-alive connection the RIE closed meanwhile: reconnect once
-                connection.close()
+            except (OSError, http.client.HTTPException) as exc:
+                self._connection.close()  # never reuse a connection in an unknown state
                 self._connection = None
-                if attempt == 2:
-                    raise
-                continue
+                # a kept-alive connection the RIE closed meanwhile: reconnect once
+                stale = isinstance(exc, ConnectionError | http.client.RemoteDisconnected)
+                if attempt == 1 and stale:
+                    continue
+                raise
             return InvokeResult(payload=body, function_error=_is_function_error(response, body))
         raise AssertionError("unreachable")
 
