@@ -88,6 +88,8 @@ def test_validation_errors_name_the_fields(api: ModuleType) -> None:
         ({"posts_upload_id": "../../etc/passwd"}, ["body", "posts_upload_id"]),
         ({"posts_upload_id": "a" * 32}, ["body", "posts"]),
         ({"posts": None}, ["body", "posts"]),
+        ({"posts_upload_id": None}, ["body", "posts_upload_id"]),
+        ({"max_pairs": 2.5}, ["body", "max_pairs"]),
         ({"accounts": 42}, ["body", "accounts"]),
     ],
 )

@@ -69,6 +69,7 @@ def test_openapi_document_describes_the_routes(api: ModuleType) -> None:
     request_schema = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert request_schema["additionalProperties"] is False
     assert request_schema["required"] == ["hashtag"]
+    assert {"oneOf": [{"required": ["posts"]}, {"required": ["posts_upload_id"]}]} in request_schema["allOf"]
     assert request_schema["properties"]["max_pairs"]["anyOf"][0]["maximum"] == int(TEST_ENV["MAX_PAIRS"])
     assert {"200", "400", "413", "415", "422", "503", "504"} <= set(post["responses"])
     error_ref = post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
@@ -116,11 +117,13 @@ def test_get_with_inline_query_json_matches_reference(api: ModuleType) -> None:
     assert result.json()["pair_count"] == 1
 
 
-def test_max_pairs_truncates(api: ModuleType) -> None:
-    # GIVEN the inline job limited to 2 pairs WHEN invoked THEN the first 2 reference pairs, truncated, full count
+@pytest.mark.parametrize("max_pairs", [2, 2.0])
+def test_max_pairs_truncates(api: ModuleType, max_pairs: float) -> None:
+    # GIVEN the inline job limited to 2 pairs (JSON Schema integers include 2.0)
     event = load_event("post_pairs_inline")
     request = event_body(event)
-    result = invoke(api, with_body(event, {**request, "max_pairs": 2}))
+    # WHEN invoked THEN the first 2 reference pairs, truncated, with the full count
+    result = invoke(api, with_body(event, {**request, "max_pairs": max_pairs}))
     body = result.json()
     expected = reference_pairs(request)
     assert body["similar_account_pairs"] == expected[:2]

@@ -301,16 +301,19 @@ def get_similar_pairs(
     posts: Annotated[str | None, Query(description="small inline JSON array of posts")] = None,
     accounts: Annotated[str | None, Query(description="small inline JSON array of accounts")] = None,
 ):
+    inputs = {
+        "posts_upload_id": posts_upload_id,
+        "accounts_upload_id": accounts_upload_id,
+        "posts": _query_json(posts, "posts"),
+        "accounts": _query_json(accounts, "accounts"),
+    }
     request = PairsRequest(
         hashtag=hashtag,
         min_similarity=min_similarity,
         hashtag_match=hashtag_match,
         max_pairs=max_pairs,
         result_delivery=result_delivery,
-        posts_upload_id=posts_upload_id,
-        accounts_upload_id=accounts_upload_id,
-        posts=_query_json(posts, "posts"),
-        accounts=_query_json(accounts, "accounts"),
+        **{name: value for name, value in inputs.items() if value is not None},
     )
     return _similar_pairs(request, source="query")
 

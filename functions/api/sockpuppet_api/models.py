@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation, WithJsonSchema, field_validator
 
 from sockpuppet_api.config import settings
 
@@ -28,7 +28,10 @@ __all__ = [
 ]
 
 UPLOAD_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
-HASHTAG_PATTERN = r"^#?[^\s#]\S*$"
+# Whitespace exactly as str.isspace() (what the library rejects), spelled out so that every regex dialect (Python,
+# Rust, ECMAScript in clients and fuzzers) reads the same set; "\s" differs between them.
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+HASHTAG_PATTERN = rf"^#?[^#{_WHITESPACE}][^{_WHITESPACE}]*$"
 MAX_HASHTAG_LENGTH = 280
 
 _NULL: dict[str, Any] = {"type": "null"}
@@ -73,14 +76,18 @@ ACCOUNT_SCHEMA: dict[str, Any] = {
 Posts = Annotated[
     list[dict[str, Any]] | None,
     SkipValidation,
-    WithJsonSchema({"anyOf": [{"type": "array", "items": POST_SCHEMA, "maxItems": settings.max_records}, _NULL]}),
+    WithJsonSchema({"type": "array", "items": POST_SCHEMA, "maxItems": settings.max_records}),
 ]
 Accounts = Annotated[
     list[dict[str, Any]] | None,
     SkipValidation,
-    WithJsonSchema({"anyOf": [{"type": "array", "items": ACCOUNT_SCHEMA, "maxItems": settings.max_records}, _NULL]}),
+    WithJsonSchema({"type": "array", "items": ACCOUNT_SCHEMA, "maxItems": settings.max_records}),
 ]
-UploadId = Annotated[str, Field(pattern=UPLOAD_ID_PATTERN, description="an id returned by POST /v1/uploads")]
+UploadId = Annotated[
+    str | None,
+    Field(pattern=UPLOAD_ID_PATTERN),
+    WithJsonSchema({"type": "string", "pattern": UPLOAD_ID_PATTERN, "description": "an id from POST /v1/uploads"}),
+]
 Hashtag = Annotated[
     str,
     Field(
@@ -92,6 +99,18 @@ Hashtag = Annotated[
     ),
 ]
 MinSimilarity = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``3.0``: take integral floats as ints (strict mode would refuse them)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+MaxPairs = Annotated[
+    Annotated[int, Field(ge=0, le=settings.max_pairs)] | None,
+    BeforeValidator(_whole_number),
+    Field(description="most pairs returned; null or absent: MAX_PAIRS"),
+]
 HashtagMatch = Literal["exact", "case_insensitive"]
 ResultDelivery = Literal["auto", "inline", "url"]
 
@@ -99,19 +118,34 @@ ResultDelivery = Literal["auto", "inline", "url"]
 class PairsRequest(BaseModel):
     """Body of ``POST /v1/similar-account-pairs``: each of posts/accounts inline or as an upload id."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "allOf": [
+                {"oneOf": [{"required": ["posts"]}, {"required": ["posts_upload_id"]}]},
+                {"oneOf": [{"required": ["accounts"]}, {"required": ["accounts_upload_id"]}]},
+            ]
+        },
+    )
 
     posts: Posts = None
     accounts: Accounts = None
-    posts_upload_id: UploadId | None = None
-    accounts_upload_id: UploadId | None = None
+    posts_upload_id: UploadId = None
+    accounts_upload_id: UploadId = None
     hashtag: Hashtag
     min_similarity: MinSimilarity = 0.8
     hashtag_match: HashtagMatch = "exact"
-    max_pairs: Annotated[
-        int | None, Field(ge=0, le=settings.max_pairs, description="most pairs returned; default MAX_PAIRS")
-    ] = None
+    max_pairs: MaxPairs = None
     result_delivery: ResultDelivery = "auto"
+
+    @field_validator("posts", "accounts", "posts_upload_id", "accounts_upload_id", mode="before")
+    @classmethod
+    def _given_means_not_null(cls, value: Any) -> Any:
+        """Inputs are omitted, not null: the schema's "exactly one of" counts the fields that are present."""
+        if value is None:
+            raise ValueError("must not be null (leave the field out instead)")
+        return value
 
 
 class PairsResponse(BaseModel):
