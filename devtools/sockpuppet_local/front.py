@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sockpuppet_local.rie import LAMBDA_PAYLOAD_LIMIT, InvokeResult, RieProcess
+from sockpuppet_local.rie import LAMBDA_PAYLOAD_LIMIT, LAMBDA_RESPONSE_LIMIT, InvokeResult, RieProcess
 
 __all__ = [
     "ACCOUNT_ID",
@@ -199,7 +199,7 @@ def gateway_response(result: InvokeResult) -> GatewayResponse:
     A function error, a non-JSON payload or an oversized one is a 502. A result without ``statusCode`` is a 200
     whose body is the result serialized as JSON, as API Gateway does for format 2.0.
     """
-    if result.function_error or len(result.payload) > LAMBDA_PAYLOAD_LIMIT:
+    if result.function_error or len(result.payload) > LAMBDA_RESPONSE_LIMIT:
         logger.error("function error: %s", result.payload[:2000].decode("utf-8", "replace"))
         return GatewayResponse.message(502)
     try:

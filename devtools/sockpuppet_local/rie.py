@@ -28,6 +28,7 @@ __all__ = [
     "FUNCTION_HANDLER",
     "INVOKE_PATH",
     "LAMBDA_PAYLOAD_LIMIT",
+    "LAMBDA_RESPONSE_LIMIT",
     "InvokeResult",
     "RieError",
     "RieProcess",
@@ -40,7 +41,9 @@ logger = logging.getLogger(__name__)
 FUNCTION_HANDLER = "sockpuppet_api.app.lambda_handler"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
-"""Synchronous Lambda invocations take and return at most 6 MB (the RIE does not enforce it; the front does)."""
+"""Largest event of a synchronous Lambda invocation (the RIE does not enforce it; the front does)."""
+LAMBDA_RESPONSE_LIMIT = LAMBDA_PAYLOAD_LIMIT + 100
+"""Largest response of a synchronous invocation (Lambda: "Exceeded maximum allowed payload size (6291556 bytes)")."""
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
