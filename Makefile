@@ -68,7 +68,7 @@ validate: sam-venv ## sam validate --lint (offline)
 	$(SAM) validate --lint
 
 fuzz: install ## schemathesis against the local stack's OpenAPI document
-	$(PY) -m pytest -m fuzz -p no:randomly
+	$(PY) -m pytest -m fuzz -p no:randomly -rP
 
 load: install ## bounded load test (locust, headless) against a fresh local stack; prints p50/p95/p99, rps, errors
 	$(PY) -m sockpuppet_local.load $(LOAD_ARGS)
