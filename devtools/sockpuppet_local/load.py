@@ -30,6 +30,7 @@ import requests
 
 from sockpuppet_client.auth import SigV4Auth
 from sockpuppet_local.jobs import sample_jobs
+from sockpuppet_local.rie import REPO_ROOT
 from sockpuppet_local.stack import LocalStack
 
 logger = logging.getLogger("sockpuppet_local.load")
@@ -38,7 +39,7 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SAFETY_RUN_TIME = "10m"
 """Upper bound of a count-bounded run, in case the stack stops answering."""
 LATENCY_TARGET_MS = 25.0
-OUT = Path(".local/load")
+OUT = REPO_ROOT / ".local" / "load"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     bound.add_argument("--duration", type=int, default=None, help="stop after this many seconds")
     parser.add_argument("--host", help="API base URL (default: start a local stack)")
     parser.add_argument("--workers", type=int, default=2, help="RIE workers of the local stack (default: 2)")
-    parser.add_argument("--out", type=Path, default=OUT, help=f"locust CSV files and logs (default: {OUT})")
+    parser.add_argument("--out", type=Path, default=OUT, help="samples, locust CSVs and logs (default: .local/load)")
     parser.add_argument("--latency", action="store_true", help="measure sequential warm latency through one RIE")
     parser.add_argument("--latency-requests", type=int, default=200, help="requests of --latency (default: 200)")
     return parser
