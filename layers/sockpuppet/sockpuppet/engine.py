@@ -1,18 +1,62 @@
 """Exact pair search over screen names by normalized Damerau-Levenshtein similarity.
 
-This first version is the exact blocked baseline: distinct names are compared block by block with
-:func:`rapidfuzz.process.cdist` (all cores), so memory stays bounded by one block and scores are
-rapidfuzz's own floats. No normalized ``score_cutoff`` is passed: rapidfuzz
-applies its own epsilon to it and drops boundary scores (``"ab"``/``"aba"`` scores 0.6666666666666667 but is cut at
-``score_cutoff=0.6666666666666666``); the strict ``> min_similarity`` test is applied to the scores instead.
-The sub-quadratic candidate filters build on top of it.
+The result is exactly the original exercise's loop (every pair with
+``DamerauLevenshtein.normalized_similarity(a, b) > t``, in :func:`itertools.combinations` order, rapidfuzz's own
+floats), computed without looking at every pair.
+
+Definitions
+-----------
+rapidfuzz's ``DamerauLevenshtein`` is the *unrestricted* Damerau-Levenshtein distance ``d`` (insertions,
+deletions, substitutions and transpositions of adjacent characters, each costing 1, applied in any sequence) over
+code points, and ``normalized_similarity = 1 - d / M`` with ``M = max(len(a), len(b))``. For a longer length ``M``
+the *budget* ``k(M)`` is the largest ``d`` whose score ``1.0 - d / M`` (evaluated in float64) exceeds
+``t - SLACK``: every pair that can pass has ``d <= k(M)``. The budget is deliberately generous at the boundary;
+candidates are always checked against rapidfuzz's own score with the strict ``> t`` test, so a generous budget
+only costs time, never correctness. No normalized ``score_cutoff`` is ever passed to rapidfuzz (it applies its
+own epsilon and drops boundary scores: ``"ab"``/``"aba"`` scores 0.6666666666666667 but is cut at
+``score_cutoff=0.6666666666666666``); only integer distance cutoffs are.
+
+Why the candidates are a superset of the answer
+-----------------------------------------------
+1. *Length*: ``d >= |len(a) - len(b)|``, so the shorter string of a passing pair has a length in
+   ``[T(M), M]`` with ``T(M) = M - k(M)``.
+2. *Shared subsequence*: if ``d(a, b) <= k`` and ``len(a) = M >= len(b)``, then ``a`` and ``b`` have a common
+   subsequence of length ``>= M - k``. Proof: take a shortest edit sequence ``a = x0, x1, ..., xd = b`` of single
+   operations. One operation lowers ``LCS(a, x)`` by at most one: from a common subsequence of ``a`` and ``x_i``
+   (a set of matched positions of ``x_i``), drop the position a deletion or substitution touches, or one of the
+   two positions an adjacent transposition swaps (the others keep their order); an insertion drops nothing. So
+   ``LCS(a, b) >= LCS(a, a) - d = M - d >= M - k``. (A transposition is one deletion on each side; this is why
+   the *symmetric* deletion neighbourhood is needed, and why a pigeonhole split of ``a`` into ``k + 1`` exact
+   segments would not be safe: ``"aabb"``/``"abab"`` are one transposition apart and share no half.)
+3. *The filter*: group the lengths ``M`` by ``T = T(M)`` (``T`` never decreases as ``M`` grows). For a group,
+   every name of a length ``L`` in ``[T, max M]`` emits a hash of each of its ``C(L, L - T)`` subsequences of
+   length ``T`` (all ways to delete ``L - T`` characters). By 1 and 2, both names of a passing pair whose longer
+   length is in the group emit the hash of one shared subsequence, so the pair meets in one hash bucket. Every
+   pair in a bucket whose longer length belongs to the group is a candidate. Hash collisions only add candidates.
+4. *Verification*: candidates are checked with ``DamerauLevenshtein.distance(score_cutoff=k)`` (integer, exact),
+   then the survivors are scored with ``normalized_similarity`` itself (no cutoff) and kept when ``> t``.
+
+The subsequence neighbourhood grows like ``C(L, k)``, so at low thresholds or for long names it explodes. Per
+group an estimated cost picks between the filter and the *scan*: the original blocked
+:func:`rapidfuzz.process.cdist` baseline restricted, by point 1 alone, to names of length ``M`` against names of
+length ``[T(M), M]`` (at ``t = 0`` this is every pair). Both paths are exact; ``method`` forces one of them.
+
+Hashing: a polynomial hash modulo ``2**64`` over code points; the hash of a string with positions
+``d_1 < ... < d_D`` deleted is ``P[L] B^-D + sum_i (P[d_i] B^-(i-1) - P[d_i + 1] B^-i)`` from the prefix hashes
+``P``, i.e. ``D`` gathers per subsequence. The top bits of the hash and the name's index are packed in one
+``uint64`` key, so one :func:`numpy.sort` finds the buckets and drops names that emit the same subsequence twice.
+
+Memory stays bounded: keys are produced in chunks, a group with too many keys is processed in several passes
+over disjoint hash ranges, candidates are verified in batches, and scan blocks are capped in cells.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from itertools import combinations
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +67,31 @@ from sockpuppet.errors import DeadlineExceeded, InputError
 
 __all__ = ["PairArrays", "get_similar_screen_names", "similar_name_pairs"]
 
-BLOCK_CELLS = 1 << 24
-"""Upper bound on the cells of one ``cdist`` block (float64: 128 MiB)."""
+Method = Literal["auto", "filter", "scan"]
+
+SLACK = 1e-9
+"""Float slack of the budgets ``k(M)`` (only widens the candidate set)."""
+BLOCK_CELLS = 1 << 22
+"""Upper bound on the cells of one scan ``cdist`` block (int32: 16 MiB)."""
+CHUNK_KEYS = 1 << 21
+"""Subsequence hashes computed per chunk of names."""
+PASS_KEYS = 1 << 25
+"""Most keys sorted at once (256 MiB); a larger group is split into passes over disjoint hash ranges."""
+PAIR_BATCH = 1 << 22
+"""Candidate pairs verified per batch."""
+MAX_COMBINATIONS = 1 << 14
+"""The filter is never chosen automatically when a name length has more deletion patterns than this."""
+KEY_COST = 1.0
+SCAN_COST = 6.0
+"""Relative costs of one subsequence key and of one scanned pair, for the automatic choice per group."""
+
+_BASE = np.uint64(0x9E3779B97F4A7C15)
+_BASE_INV = np.uint64(pow(int(_BASE), -1, 1 << 64))
+
+
+def _powers(base: np.uint64, count: int) -> npt.NDArray[np.uint64]:
+    """``base ** i`` modulo ``2**64`` for ``i`` in ``0..count``."""
+    return np.cumprod(np.concatenate(([np.uint64(1)], np.full(count, base, dtype=np.uint64))), dtype=np.uint64)
 
 
 class PairArrays(NamedTuple):
@@ -72,6 +139,253 @@ def _expand(codes: npt.NDArray[np.int64], a: npt.NDArray[np.int64], b: npt.NDArr
     return PairArrays(first[sort], second[sort], np.asarray(score, np.float64)[sort])
 
 
+def budgets(max_length: int, min_similarity: float) -> npt.NDArray[np.int64]:
+    """Per longer length ``M`` (index), the largest distance that can still pass the threshold (-1: none).
+
+    Parameters
+    ----------
+    max_length
+        Longest length of interest.
+    min_similarity
+        The threshold ``t``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``k[M]`` for ``M`` in ``0..max_length``: the largest ``d <= M`` with ``1.0 - d / M > t - SLACK``
+        (float64), ``-1`` when no ``d`` qualifies; ``k[0] = -1`` (empty names never pair).
+    """
+    k = np.full(max_length + 1, -1, np.int64)
+    for m in range(1, max_length + 1):
+        passing = np.flatnonzero(1.0 - np.arange(m + 1, dtype=np.float64) / m > min_similarity - SLACK)
+        if passing.size:
+            k[m] = passing[-1]
+    return k
+
+
+class _Search:
+    """State of one pair search over distinct names."""
+
+    def __init__(
+        self,
+        names: list[str],
+        min_similarity: float,
+        deadline: float | None,
+        progress: Callable[[int, int], None] | None,
+        workers: int,
+    ) -> None:
+        self.names = np.empty(len(names), dtype=object)
+        self.names[:] = names
+        self.n = len(names)
+        self.t = min_similarity
+        self.deadline = deadline
+        self.progress = progress
+        self.workers = workers
+        self.lengths = np.fromiter(map(len, names), dtype=np.int64, count=self.n)
+        self.k = budgets(int(self.lengths.max(initial=0)), min_similarity)
+        order = np.argsort(self.lengths, kind="stable")
+        bounds = np.searchsorted(self.lengths[order], np.arange(self.k.size + 1))
+        self.by_length = [order[bounds[m] : bounds[m + 1]] for m in range(self.k.size)]
+        self.id_bits = max(1, (self.n - 1).bit_length())
+        self.found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
+        self.done = 0
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlineExceeded("the pair search did not finish before the deadline")
+
+    def groups(self) -> Iterator[tuple[int, list[int]]]:
+        """``(T, [M, ...])``: present longer lengths ``M`` with a budget, grouped by ``T(M) = M - k(M)``."""
+        by_t: dict[int, list[int]] = {}
+        for m in range(1, self.k.size):
+            if self.k[m] >= 0 and self.by_length[m].size:
+                by_t.setdefault(m - int(self.k[m]), []).append(m)
+        yield from by_t.items()
+
+    def count(self, low: int, high: int) -> int:
+        return sum(self.by_length[length].size for length in range(max(low, 1), high + 1))
+
+    def filter_keys(self, t: int, lengths: list[int]) -> int:
+        return sum(self.by_length[length].size * math.comb(length, length - t) for length in lengths)
+
+    def scan_pairs(self, t: int, group: list[int]) -> int:
+        return sum(self.by_length[m].size * self.count(t, m) for m in group)
+
+    def run(self, method: Method) -> None:
+        for t, group in self.groups():
+            lengths = [length for length in range(max(t, 1), group[-1] + 1) if self.by_length[length].size]
+            use_filter = method == "filter" or (
+                method == "auto"
+                and max(math.comb(length, length - t) for length in lengths) <= MAX_COMBINATIONS
+                and self.filter_keys(t, lengths) * KEY_COST <= self.scan_pairs(t, group) * SCAN_COST
+            )
+            if use_filter:
+                self.filter_group(t, group, lengths)
+            else:
+                for m in group:
+                    self.scan(m)
+            self.done += sum(self.by_length[m].size for m in group)
+            if self.progress is not None:
+                self.progress(self.done, self.n)
+        if self.progress is not None:
+            self.progress(self.n, self.n)
+
+    # -- verification ------------------------------------------------------------------------------------------
+
+    def verify(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> None:
+        """Keep the candidate pairs (distinct ids) that pass; scores from rapidfuzz's normalized similarity."""
+        for start in range(0, a.size, PAIR_BATCH):
+            self.check_deadline()
+            first, second = a[start : start + PAIR_BATCH], b[start : start + PAIR_BATCH]
+            longer = np.maximum(self.lengths[first], self.lengths[second])
+            limit = self.k[longer]
+            distance = process.cpdist(
+                self.names[first],
+                self.names[second],
+                scorer=DamerauLevenshtein.distance,
+                score_cutoff=int(limit.max()),
+                dtype=np.int32,
+                workers=self.workers,
+            )
+            near = distance <= limit
+            self.score(first[near], second[near])
+
+    def score(self, first: npt.NDArray[np.int64], second: npt.NDArray[np.int64]) -> None:
+        if first.size == 0:
+            return
+        score = process.cpdist(
+            self.names[first],
+            self.names[second],
+            scorer=DamerauLevenshtein.normalized_similarity,
+            dtype=np.float64,
+            workers=self.workers,
+        )
+        keep = score > self.t
+        self.found.append((first[keep], second[keep], score[keep]))
+
+    # -- scan path ---------------------------------------------------------------------------------------------
+
+    def scan(self, m: int) -> None:
+        """Blocked ``cdist`` of the names of length ``m`` against the names of length ``[T(m), m]``."""
+        rows = self.by_length[m]
+        k = int(self.k[m])
+        columns = np.concatenate([self.by_length[length] for length in range(max(m - k, 1), m + 1)])
+        column_names = self.names[columns]
+        column_short = self.lengths[columns] < m
+        step = max(1, BLOCK_CELLS // max(1, columns.size))
+        for start in range(0, rows.size, step):
+            self.check_deadline()
+            block = rows[start : start + step]
+            distance = process.cdist(
+                self.names[block],
+                column_names,
+                scorer=DamerauLevenshtein.distance,
+                score_cutoff=k,
+                dtype=np.int32,
+                workers=self.workers,
+            )
+            r, c = np.nonzero(distance <= k)
+            first, second = block[r], columns[c]
+            keep = column_short[c] | (second > first)
+            self.score(first[keep], second[keep])
+
+    # -- filter path -------------------------------------------------------------------------------------------
+
+    def filter_group(self, t: int, group: list[int], lengths: list[int]) -> None:
+        total = self.filter_keys(t, lengths)
+        passes = max(1, -(-total // PASS_KEYS))
+        pass_bits = (passes - 1).bit_length()
+        longest_in_group = np.zeros(self.k.size, dtype=bool)
+        longest_in_group[group] = True
+        for index in range(1 << pass_bits):
+            keys = np.concatenate([np.empty(0, np.uint64), *self.keys(t, lengths, pass_bits, index)])
+            self.check_deadline()
+            keys.sort()
+            self.pairs_from_keys(keys, longest_in_group)
+
+    def keys(self, t: int, lengths: list[int], pass_bits: int, index: int) -> Iterator[npt.NDArray[np.uint64]]:
+        """Packed ``hash | id`` keys of every length-``t`` subsequence of the names with the given lengths."""
+        id_mask = np.uint64((1 << self.id_bits) - 1)
+        powers = _powers(_BASE, max(lengths))
+        for length in lengths:
+            ids = self.by_length[length]
+            deletions = length - t
+            patterns = np.array(list(combinations(range(length), deletions)), dtype=np.intp)
+            inverse = _powers(_BASE_INV, deletions)
+            step = max(1, CHUNK_KEYS // len(patterns))
+            for start in range(0, ids.size, step):
+                self.check_deadline()
+                chunk = ids[start : start + step]
+                codes = np.frombuffer(
+                    "".join(self.names[chunk]).encode("utf-32-le", "surrogatepass"), dtype="<u4"
+                ).reshape(chunk.size, length)
+                prefix = np.zeros((chunk.size, length + 1), dtype=np.uint64)
+                np.cumsum(codes * powers[:length], axis=1, out=prefix[:, 1:])
+                hashes = np.repeat(prefix[:, length : length + 1] * inverse[deletions], len(patterns), axis=1)
+                for i in range(deletions):
+                    q = prefix[:, :length] * inverse[i] - prefix[:, 1:] * inverse[i + 1]
+                    hashes += q[:, patterns[:, i]]
+                hashes &= ~id_mask
+                hashes |= chunk.astype(np.uint64)[:, None]
+                hashes = hashes.ravel()
+                if pass_bits:
+                    hashes = hashes[hashes >> np.uint64(64 - pass_bits) == index]
+                yield hashes
+
+    def pairs_from_keys(self, keys: npt.NDArray[np.uint64], longest_in_group: npt.NDArray[np.bool_]) -> None:
+        """Candidate pairs of names that share a bucket of sorted keys, then verify them."""
+        if keys.size < 2:
+            return
+        shift = np.uint64(self.id_bits)
+        shared = np.flatnonzero((keys[1:] >> shift) == (keys[:-1] >> shift))
+        if shared.size == 0:
+            return
+        member = np.zeros(keys.size, dtype=bool)
+        member[shared] = True
+        member[shared + 1] = True
+        keys = keys[member]
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        buckets = keys >> shift
+        ids = (keys & np.uint64((1 << self.id_bits) - 1)).view(np.int64)
+        starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
+        ends = np.append(starts[1:], keys.size)
+        end_of = np.repeat(ends, ends - starts)
+        position = np.flatnonzero(end_of - np.arange(keys.size) > 1)
+        found_a: list[npt.NDArray[np.int64]] = []
+        found_b: list[npt.NDArray[np.int64]] = []
+        pending = 0
+        offset = 1
+        while position.size:
+            a, b = ids[position], ids[position + offset]
+            first, second = np.minimum(a, b), np.maximum(a, b)
+            valid = longest_in_group[np.maximum(self.lengths[first], self.lengths[second])]
+            found_a.append(first[valid])
+            found_b.append(second[valid])
+            pending += int(valid.sum())
+            if pending >= PAIR_BATCH:
+                self.verify_unique(found_a, found_b)
+                found_a, found_b, pending = [], [], 0
+            offset += 1
+            position = position[end_of[position] - position > offset]
+        self.verify_unique(found_a, found_b)
+
+    def verify_unique(self, found_a: list[npt.NDArray[np.int64]], found_b: list[npt.NDArray[np.int64]]) -> None:
+        if not found_a:
+            return
+        pair = np.unique(np.concatenate(found_a) * self.n + np.concatenate(found_b))
+        self.verify(pair // self.n, pair % self.n)
+
+    def result(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Distinct pairs found (each once), as distinct-name ids ``a < b`` and scores."""
+        if not self.found:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        a = np.concatenate([f[0] for f in self.found])
+        b = np.concatenate([f[1] for f in self.found])
+        s = np.concatenate([f[2] for f in self.found])
+        _, first = np.unique(a * self.n + b, return_index=True)
+        return a[first], b[first], s[first]
+
+
 def similar_name_pairs(
     names: Sequence[str | None],
     min_similarity: float,
@@ -79,6 +393,7 @@ def similar_name_pairs(
     deadline: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     workers: int = -1,
+    method: Method = "auto",
 ) -> PairArrays:
     """All index pairs whose names have a normalized Damerau-Levenshtein similarity strictly above a threshold.
 
@@ -91,9 +406,12 @@ def similar_name_pairs(
     deadline
         A :func:`time.monotonic` value; past it, :class:`~sockpuppet.errors.DeadlineExceeded` is raised.
     progress
-        ``progress(done, total)`` called as blocks of work complete.
+        ``progress(done, total)`` called as groups of name lengths complete (``total``: distinct names).
     workers
         Threads for rapidfuzz (``-1``: all cores).
+    method
+        ``"auto"`` picks per group of lengths by estimated cost; ``"filter"`` (subsequence-hash candidates) and
+        ``"scan"`` (length-banded blocked ``cdist``) force one exact path (for tests and benchmarks).
 
     Returns
     -------
@@ -101,34 +419,19 @@ def similar_name_pairs(
         Indices into ``names`` with ``first < second``, in :func:`itertools.combinations` order, and the scores,
         bit-identical to :func:`rapidfuzz.distance.DamerauLevenshtein.normalized_similarity`.
     """
+    if method not in ("auto", "filter", "scan"):
+        raise ValueError(f"method must be 'auto', 'filter' or 'scan', got {method!r}")
     distinct, codes = _distinct(names)
-    n = len(distinct)
-    if n == 0:
+    if not distinct:
         return _empty()
-    rows = max(1, BLOCK_CELLS // n)
-    found_a, found_b, found_s = [np.arange(n)], [np.arange(n)], [np.ones(n)]
-    if min_similarity >= 1.0:
-        found_a, found_b, found_s = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
-    for start in range(0, n, rows):
-        if deadline is not None and time.monotonic() > deadline:
-            raise DeadlineExceeded("the pair search did not finish before the deadline")
-        stop = min(n, start + rows)
-        block = process.cdist(
-            distinct[start:stop],
-            distinct[start:],
-            scorer=DamerauLevenshtein.normalized_similarity,
-            dtype=np.float64,
-            workers=workers,
-        )
-        r, c = np.nonzero(block > min_similarity)
-        c += start
-        upper = c > r + start
-        found_a.append(r[upper] + start)
-        found_b.append(c[upper])
-        found_s.append(block[r[upper], c[upper] - start])
-        if progress is not None:
-            progress(stop, n)
-    return _expand(codes, np.concatenate(found_a), np.concatenate(found_b), np.concatenate(found_s))
+    search = _Search(distinct, min_similarity, deadline, progress, workers)
+    search.check_deadline()
+    search.run(method)
+    a, b, s = search.result()
+    if min_similarity < 1.0:
+        n = len(distinct)
+        a, b, s = np.append(a, np.arange(n)), np.append(b, np.arange(n)), np.append(s, np.ones(n))
+    return _expand(codes, a, b, s)
 
 
 def get_similar_screen_names(accounts: list[dict], min_similarity: float) -> list[tuple[str, str, float]]:

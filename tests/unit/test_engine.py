@@ -1,0 +1,196 @@
+"""The exact pair search against the verbatim reference loop, on both engine paths and adversarial inputs."""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import DamerauLevenshtein
+
+from sockpuppet import engine
+from sockpuppet.engine import budgets, get_similar_screen_names, similar_name_pairs
+from sockpuppet.errors import DeadlineExceeded, InputError
+from tests.reference import get_similar_screen_names as ref_get_similar_screen_names
+
+METHODS = ("auto", "filter", "scan")
+BOUNDARIES = sorted({float(Fraction(d, m)) for m in range(1, 13) for d in range(m + 1)} | {1 - 1 / 7, 0.8, 0.75})
+"""Thresholds equal to reachable scores ``1 - d / M`` (and ``d / M``): the strict ``>`` must hold exactly there."""
+
+thresholds = st.one_of(
+    st.floats(min_value=0.0, max_value=1.0),
+    st.sampled_from(BOUNDARIES),
+    st.sampled_from([0.0, 1.0, 0.8, 2 / 3, 0.75, 1 / 7]),
+)
+small_alphabet = st.text(alphabet="ab", max_size=8)
+handles = st.text(alphabet="abcdeklmnorst_0123", min_size=1, max_size=16)
+repeated = st.builds(lambda c, n, tail: c * n + tail, st.sampled_from("ab_"), st.integers(1, 12), small_alphabet)
+unicode_names = st.text(
+    alphabet=st.one_of(st.sampled_from("aé\u00df\u4e2d\U0001f600\U0001d11e\x00"), st.characters()), max_size=10
+)
+long_or_short = st.one_of(
+    st.text(alphabet="ab", min_size=1, max_size=2), st.text(alphabet="abc", min_size=18, max_size=40)
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: st.SearchStrategy[str] = handles) -> list[str]:
+    """A few base names and near-duplicates of them (transpositions, insertions, deletions, substitutions)."""
+    names = draw(st.lists(base, min_size=1, max_size=6))
+    for _ in range(draw(st.integers(0, 12))):
+        chars = list(draw(st.sampled_from(names)))
+        for _ in range(draw(st.integers(1, 3))):
+            op = draw(st.sampled_from(["swap", "insert", "delete", "substitute"]))
+            at = draw(st.integers(0, max(0, len(chars) - 1)))
+            if op == "swap" and at + 1 < len(chars):
+                chars[at], chars[at + 1] = chars[at + 1], chars[at]
+            elif op == "insert":
+                chars.insert(at, draw(st.sampled_from("ab_9\U0001f600")))
+            elif op == "delete" and chars:
+                del chars[at]
+            elif chars:
+                chars[at] = draw(st.sampled_from("ab_9"))
+        names.append("".join(chars))
+    return draw(st.permutations(names))
+
+
+name_lists = st.one_of(
+    st.lists(handles, max_size=25),
+    st.lists(small_alphabet, max_size=25),
+    st.lists(repeated, max_size=20),
+    st.lists(unicode_names, max_size=20),
+    st.lists(long_or_short, max_size=15),
+    st.lists(st.one_of(handles, long_or_short, unicode_names), max_size=20),
+    mutated(),
+    mutated(small_alphabet),
+    mutated(repeated),
+)
+
+
+def expected_pairs(names: list[str | None], threshold: float) -> list[tuple[int, int, float]]:
+    """The reference loop on the accounts with a non-empty name (empty names never pair), as index pairs."""
+    accounts = [{"id": i, "screen_name": name} for i, name in enumerate(names) if name]
+    return ref_get_similar_screen_names(accounts, threshold)
+
+
+def feasible(names: list[str | None], method: engine.Method) -> bool:
+    """Forcing the filter on long names at low thresholds enumerates millions of subsequences: not for unit tests."""
+    return method != "filter" or max(map(len, filter(None, names)), default=0) <= 12
+
+
+def as_tuples(found: engine.PairArrays) -> list[tuple[int, int, float]]:
+    return list(zip(found.first.tolist(), found.second.tolist(), found.score.tolist(), strict=True))
+
+
+@settings(max_examples=800, deadline=None)
+@given(names=name_lists, threshold=thresholds, method=st.sampled_from(METHODS))
+def test_pairs_equal_reference(names: list[str], threshold: float, method: engine.Method) -> None:
+    # GIVEN any names and threshold WHEN searched by either path THEN exactly the reference pairs, order and floats
+    assume(feasible(names, method))
+    assert as_tuples(similar_name_pairs(names, threshold, method=method)) == expected_pairs(names, threshold)
+
+
+@settings(max_examples=200, deadline=None)
+@given(names=name_lists, threshold=thresholds)
+def test_filter_and_scan_agree(names: list[str], threshold: float) -> None:
+    # GIVEN any names WHEN both paths run THEN identical arrays (bit-identical scores)
+    assume(feasible(names, "filter"))
+    filtered = similar_name_pairs(names, threshold, method="filter")
+    scanned = similar_name_pairs(names, threshold, method="scan")
+    for left, right in zip(filtered, scanned, strict=True):
+        np.testing.assert_array_equal(left, right)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.one_of(st.none(), st.just(""), handles, small_alphabet), max_size=25),
+    threshold=thresholds,
+    method=st.sampled_from(METHODS),
+)
+def test_empty_names_never_pair(names: list[str | None], threshold: float, method: engine.Method) -> None:
+    # GIVEN names with None and "" among them WHEN searched THEN they never pair, the rest is the reference
+    assume(feasible(names, method))
+    found = similar_name_pairs(names, threshold, method=method)
+    empty = {i for i, name in enumerate(names) if not name}
+    assert not empty & (set(found.first.tolist()) | set(found.second.tolist()))
+    assert as_tuples(found) == expected_pairs(names, threshold)
+
+
+@settings(max_examples=150, deadline=None)
+@given(names=mutated(), threshold=thresholds, method=st.sampled_from(METHODS), data=st.data())
+def test_duplicate_names_pair_with_score_one(
+    names: list[str], threshold: float, method: engine.Method, data: st.DataObject
+) -> None:
+    # GIVEN repeated names (distinct accounts, same screen name) WHEN searched THEN the reference, score 1.0 for them
+    repeated_names = names + data.draw(st.lists(st.sampled_from(names), max_size=6))
+    assume(feasible(repeated_names, method))
+    found = as_tuples(similar_name_pairs(repeated_names, threshold, method=method))
+    assert found == expected_pairs(repeated_names, threshold)
+
+
+@settings(max_examples=150, deadline=None)
+@given(names=mutated(), threshold=thresholds, method=st.sampled_from(("filter", "scan")))
+def test_tiny_chunks_and_passes(names: list[str], threshold: float, method: engine.Method) -> None:
+    # GIVEN memory bounds so small that every chunk, pass, batch and block splits WHEN searched THEN same result
+    assume(feasible(names, method))
+    with pytest.MonkeyPatch.context() as patch:
+        for constant, value in (("CHUNK_KEYS", 1), ("PASS_KEYS", 7), ("PAIR_BATCH", 3), ("BLOCK_CELLS", 5)):
+            patch.setattr(engine, constant, value)
+        found = as_tuples(similar_name_pairs(names, threshold, method=method))
+    assert found == expected_pairs(names, threshold)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [("ab", "aba"), ("aabb", "abab"), ("abcd", "acbd"), ("ca", "abc"), ("\U0001f600x", "x\U0001f600"), ("a", "ab")],
+)
+@pytest.mark.parametrize("method", METHODS)
+def test_boundary_scores_are_kept_strictly(left: str, right: str, method: engine.Method) -> None:
+    # GIVEN a pair and thresholds just below, at and just above its score WHEN searched THEN only "below" pairs it
+    score = DamerauLevenshtein.normalized_similarity(left, right)
+    for threshold, pairs in ((np.nextafter(score, 0.0), 1), (score, 0), (np.nextafter(score, 1.0), 0)):
+        found = similar_name_pairs([left, right], float(threshold), method=method)
+        assert found.first.size == pairs
+        assert found.score.tolist() == [score] * pairs
+
+
+def test_budgets_cover_every_passing_distance() -> None:
+    # GIVEN reachable thresholds WHEN budgets are computed THEN every distance whose score passes is within budget
+    for threshold in BOUNDARIES:
+        k = budgets(20, threshold)
+        for m in range(1, 21):
+            passing = [d for d in range(m + 1) if 1 - d / m > threshold]
+            assert k[m] >= max(passing, default=-1)
+
+
+def test_accounts_duplicates_collapse_and_conflicts_fail() -> None:
+    # GIVEN identical duplicate records THEN they count once; GIVEN conflicting ones THEN an input error
+    accounts = [
+        {"id": "1", "screen_name": "breaking_news_nyc"},
+        {"id": "2", "screen_name": "breaking_news_ny"},
+        {"id": "1", "screen_name": "breaking_news_nyc"},
+    ]
+    assert get_similar_screen_names(accounts, 0.8) == ref_get_similar_screen_names(accounts[:2], 0.8)
+    with pytest.raises(InputError) as info:
+        get_similar_screen_names([*accounts, {"id": "2", "screen_name": "other"}], 0.8)
+    assert isinstance(info.value, ValueError)
+    assert info.value.details[0]["loc"] == ["accounts", 3, "id"]
+
+
+def test_deadline_and_progress() -> None:
+    # GIVEN a deadline in the past WHEN searched THEN DeadlineExceeded; GIVEN a callback THEN it ends at total
+    names = ["anna_smith", "anna_smith1", "ben_jones", "ben_jone", "x"]
+    with pytest.raises(DeadlineExceeded):
+        similar_name_pairs(names, 0.8, deadline=time.monotonic() - 1)
+    calls: list[tuple[int, int]] = []
+    similar_name_pairs(names, 0.8, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (len(names), len(names))
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_unknown_method_is_rejected() -> None:
+    with pytest.raises(ValueError, match="method"):
+        similar_name_pairs(["a", "b"], 0.5, method="fast")  # type: ignore[arg-type]
