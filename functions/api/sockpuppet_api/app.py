@@ -238,7 +238,19 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
             details=[{"loc": [source, "result_delivery"], "msg": "result too large for inline delivery"}],
         )
     metrics.add_metric(name="ResultBytes", unit=MetricUnit.Bytes, value=len(payload))
-    if request.result_delivery == "inline" or (request.result_delivery == "auto" and fits):
+    inline = request.result_delivery == "inline" or (request.result_delivery == "auto" and fits)
+    logger.info(
+        "job done",
+        extra={
+            "posts": len(posts),
+            "accounts": len(accounts),
+            "accounts_matched": result.accounts_matched,
+            "pair_count": result.pair_count,
+            "result_bytes": len(payload),
+            "delivery": "inline" if inline else "url",
+        },
+    )
+    if inline:
         return _respond(HTTPStatus.OK, payload)
     url, expires_at = store.put_result(owner, payload)
     metrics.add_metric(name="ResultsOffloaded", unit=MetricUnit.Count, value=1)
