@@ -277,3 +277,21 @@ def test_inline_delivery_of_a_small_result(api: ModuleType) -> None:
     body = invoke(api, with_body(event, request)).json()
     assert body["similar_account_pairs"] == reference_pairs(request)
     assert body["result_url"] is None
+
+
+def test_inline_limit_counts_the_json_escaping_of_the_lambda_response(api: ModuleType) -> None:
+    # GIVEN results around MAX_INLINE_RESULT_BYTES (every pair at threshold 0, cut by max_pairs)
+    event = load_event("post_pairs_inline")
+    limit = int(TEST_ENV["MAX_INLINE_RESULT_BYTES"])
+    raw_fits_but_offloaded = 0
+    for max_pairs in range(60, 84):
+        request = {**event_body(event), "min_similarity": 0.0, "max_pairs": max_pairs}
+        # WHEN each is asked for with result_delivery "auto"
+        body = invoke(api, with_body(event, request)).json()
+        document = requests.get(body["result_url"], timeout=10).json() if body["result_url"] else body
+        raw = json.dumps(document, separators=(",", ":")).encode()
+        escaped = json.dumps(raw.decode())
+        # THEN it is inline exactly when its escaped form (as it travels in the Lambda response) fits
+        assert (body["result_url"] is None) == (len(escaped) - 2 <= limit), max_pairs
+        raw_fits_but_offloaded += body["result_url"] is not None and len(raw) <= limit
+    assert raw_fits_but_offloaded, "some results fit only before escaping"

@@ -199,6 +199,15 @@ def _check_records(records: Any, kind: str, source: str) -> None:
         raise InputError(f"invalid accounts: screen_name longer than {limit} characters", too_long)
 
 
+def _inline_size(payload: bytes) -> int:
+    """Bytes the body takes in the Lambda response, where it travels as a JSON string (``"`` and ``\\`` escaped).
+
+    Short ids make quotes a quarter of a pairs document, so the raw length would let a response past Lambda's
+    6 MB payload limit.
+    """
+    return len(payload) + payload.count(b'"') + payload.count(b"\\")
+
+
 @tracer.capture_method
 def _similar_pairs(request: PairsRequest, source: str) -> Response:
     """Run the job for a validated request and deliver the result inline or through S3."""
@@ -229,11 +238,12 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
     metrics.add_metric(name="PairsFound", unit=MetricUnit.Count, value=result.pair_count)
     body = result.to_dict()
     payload = orjson.dumps(body)
-    fits = len(payload) <= settings.max_inline_result_bytes
+    size = _inline_size(payload)
+    fits = size <= settings.max_inline_result_bytes
     if request.result_delivery == "inline" and not fits:
         raise PayloadTooLarge(
             "result_too_large",
-            f"the result is {len(payload)} bytes, over the inline limit of {settings.max_inline_result_bytes}; "
+            f"the result is {size} bytes, over the inline limit of {settings.max_inline_result_bytes}; "
             "use result_delivery 'auto' or 'url', or lower max_pairs",
             details=[{"loc": [source, "result_delivery"], "msg": "result too large for inline delivery"}],
         )
