@@ -208,7 +208,7 @@ def _inline_size(payload: bytes) -> int:
     return len(payload) + payload.count(b'"') + payload.count(b"\\")
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)  # results can be megabytes: not X-Ray metadata
 def _similar_pairs(request: PairsRequest, source: str) -> Response:
     """Run the job for a validated request and deliver the result inline or through S3."""
     deadline = _deadline()
@@ -486,7 +486,7 @@ def internal_error(exc: Exception) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
