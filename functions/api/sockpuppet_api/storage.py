@@ -138,10 +138,13 @@ class _S3Stream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
+        # StreamingBody.readinto only exists in recent botocore (not in every Lambda runtime's): use read().
         try:
-            return self._body.readinto(buffer)
+            chunk = self._body.read(len(buffer))
         except BotoCoreError as exc:
             raise _translate(exc) from exc
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
 
     def close(self) -> None:
         self._body.close()
