@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -216,3 +218,18 @@ def test_stopping_a_stack_leaves_no_process_and_no_listener() -> None:
     assert not [process for process in processes if process.is_running() and process.status() != "zombie"]
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/health", timeout=5)
+
+
+def test_load_run_stops_after_its_request_budget_and_reports(local_stack: LocalStack, tmp_path: Path) -> None:
+    # GIVEN a load run of 3 users with a budget of 12 requests against the running stack
+    command = [sys.executable, "-m", "sockpuppet_local.load", "--host", local_stack.base_url]
+    command += ["--users", "3", "--requests", "12", "--out", str(tmp_path)]
+    # WHEN it runs
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    # THEN exactly 12 requests were sent, none failed, and the summary line says so
+    assert run.returncode == 0, run.stdout + run.stderr
+    samples = json.loads((tmp_path / "samples.json").read_text())
+    assert len(samples) == 12
+    assert not [sample for sample in samples if sample[2]]
+    summary = next(line for line in run.stdout.splitlines() if line.startswith("all requests"))
+    assert summary.split()[2:4] == ["12", "0.00%"]
