@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -12,10 +13,13 @@ from typing import Any
 import boto3
 import pytest
 import requests
+import urllib3
 from botocore.config import Config
+from botocore.response import StreamingBody
 
 from sockpuppet import InputError
-from sockpuppet_api.storage import PayloadStore, StorageUnavailable, UploadNotFound, owner_hash
+from sockpuppet.loaders import read_records as load_records
+from sockpuppet_api.storage import PayloadStore, StorageUnavailable, UploadNotFound, _S3Stream, owner_hash
 from tests.api.conftest import TEST_ENV
 
 ALICE = "arn:aws:iam::123456789012:user/alice"
@@ -145,3 +149,29 @@ def test_unreachable_s3_is_storage_unavailable(api: ModuleType) -> None:
     assert caught.value.retry_after > 0
     with pytest.raises(StorageUnavailable):
         store.put_result(ALICE, b"{}")
+
+
+class _TimingOutSocket(io.RawIOBase):
+    """A network stream that delivers its first bytes, then times out (what urllib3 raises mid-download)."""
+
+    def __init__(self, first: bytes) -> None:
+        super().__init__()
+        self._first = first
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first:
+            chunk, self._first = self._first, b""
+            return chunk
+        raise urllib3.exceptions.ReadTimeoutError(None, "/", "Read timed out.")
+
+
+def test_timeout_in_the_middle_of_a_download_is_storage_unavailable() -> None:
+    # GIVEN botocore's StreamingBody over a connection that times out after the first line of a JSON Lines upload
+    body = StreamingBody(_TimingOutSocket(b'{"id": 1, "screen_name": "a"}\n'), content_length=10_000)
+    # WHEN the loaders read it through the store's stream adapter
+    # THEN StorageUnavailable (a 503), not an InputError blaming the file
+    with pytest.raises(StorageUnavailable), io.BufferedReader(_S3Stream(body)) as stream:
+        load_records(stream, kind="accounts", format="jsonl")
