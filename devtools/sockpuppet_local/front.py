@@ -317,6 +317,11 @@ class _Handler(BaseHTTPRequestHandler):
             return GatewayResponse.message(411, "Length Required")
         body = self.rfile.read(length) if length else b""
         headers = _joined(self.headers)
+        client_ip = self.client_address[0]
+        forwarded = headers.get("x-forwarded-for")
+        headers["x-forwarded-for"] = f"{forwarded}, {client_ip}" if forwarded else client_ip
+        headers["x-forwarded-port"] = str(self.server.server_address[1])
+        headers["x-forwarded-proto"] = "http"
         parts = urlsplit(self.path)
         access_key = access_key_of(headers, parse_qsl(parts.query, keep_blank_values=True))
         if access_key is None and parts.path not in PUBLIC_PATHS:
@@ -326,7 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
             target=self.path,
             headers=headers,
             body=body,
-            source_ip=self.client_address[0],
+            source_ip=client_ip,
             protocol=self.request_version,
             access_key=access_key,
         )
