@@ -1,0 +1,1 @@
+"""Benchmarks of the exact pair search (``python -m benchmarks.run``; ``make bench``)."""

@@ -1,0 +1,314 @@
+"""Benchmark the exact pair search: engine vs the reference loop vs blocked ``rapidfuzz.process.cdist``.
+
+Every measurement runs in its own child process (``python -m benchmarks.run --child ...``) on names from
+:mod:`benchmarks.names`; the child reports the wall time of the search alone (name generation excluded), the
+number of pairs and a SHA-256 digest of the pairs (indices and score bytes), and its peak RSS
+(``getrusage(RUSAGE_SELF).ru_maxrss``, names included). Methods that finish the same ``(n, threshold)`` must agree
+on the digest, or the run fails.
+
+- ``engine``: :func:`sockpuppet.engine.similar_name_pairs` (``workers=-1``).
+- ``reference``: the original exercise's loop (``tests.reference.get_similar_screen_names``), measured where it
+  is feasible (``--reference-max``); larger sizes get an ``extrapolated`` row (``seconds * (n / n_measured)**2``
+  from the largest measured size), labelled as such.
+- ``cdist``: ``process.cdist(scorer=DamerauLevenshtein.normalized_similarity, dtype=float64, workers=-1)`` over
+  the full ``n x n`` matrix in row blocks (``--cdist-max``); its time does not depend on the threshold, so one pass
+  counts the pairs of every threshold.
+- ``cli``: ``sockpuppet pairs`` on generated ``posts.tsv``/``accounts.tsv`` (one post with the hashtag per
+  account) at the sizes in ``--cli-sizes``, timed and measured with ``/usr/bin/time -v`` when available (else
+  the child's rusage); pairs counted in the CSV output.
+
+Usage::
+
+    python -m benchmarks.run                      # everything (about 10 minutes on 2 cores)
+    python -m benchmarks.run --quick              # 1k/10k/20k at 0.8, no CLI run
+    python -m benchmarks.run --sizes 1000 100000 --thresholds 0.8 --cli-sizes
+
+The markdown table goes to stdout and ``benchmarks/results/latest.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.names import names as generate_names
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
+SIZES = (1_000, 10_000, 20_000, 100_000, 1_000_000)
+THRESHOLDS = (0.7, 0.8, 0.9)
+CDIST_ROWS = 256
+HASHTAG = "#bench"
+
+
+@dataclass
+class Row:
+    """One table row."""
+
+    method: str
+    n: int
+    threshold: float
+    seconds: float | None
+    pairs: int | None
+    peak_rss_mib: float | None
+    digest: str | None = None
+    note: str = ""
+
+
+def _digest(first: np.ndarray, second: np.ndarray, score: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array, dtype in ((first, np.int64), (second, np.int64), (score, np.float64)):
+        digest.update(np.ascontiguousarray(array, dtype=dtype).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _result(threshold: float, seconds: float, first: np.ndarray, second: np.ndarray, score: np.ndarray) -> dict:
+    return {"threshold": threshold, "seconds": seconds, "pairs": len(first), "digest": _digest(first, second, score)}
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- child measurements ----------------------------------------------------------------------------------------
+
+
+def child_engine(names: list[str], thresholds: list[float]) -> list[dict]:
+    from sockpuppet.engine import similar_name_pairs
+
+    out = []
+    for threshold in thresholds:
+        start = time.perf_counter()
+        found = similar_name_pairs(names, threshold)
+        seconds = time.perf_counter() - start
+        out.append(_result(threshold, seconds, *found))
+    return out
+
+
+def child_reference(names: list[str], thresholds: list[float]) -> list[dict]:
+    from tests.reference import get_similar_screen_names
+
+    accounts = [{"id": i, "screen_name": name} for i, name in enumerate(names)]
+    out = []
+    for threshold in thresholds:
+        start = time.perf_counter()
+        found = get_similar_screen_names(accounts, threshold)
+        seconds = time.perf_counter() - start
+        columns = [np.array(column) for column in zip(*found, strict=True)] if found else [[], [], []]
+        out.append(_result(threshold, seconds, *columns))
+    return out
+
+
+def child_cdist(names: list[str], thresholds: list[float]) -> list[dict]:
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    found: dict[float, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {t: [] for t in thresholds}
+    start = time.perf_counter()
+    for row in range(0, len(names), CDIST_ROWS):
+        block = process.cdist(
+            names[row : row + CDIST_ROWS],
+            names,
+            scorer=DamerauLevenshtein.normalized_similarity,
+            dtype=np.float64,
+            workers=-1,
+        )
+        r, c = np.nonzero(np.triu(block, k=row + 1) > min(thresholds))
+        scores = block[r, c]
+        for threshold in thresholds:
+            keep = scores > threshold
+            found[threshold].append((r[keep] + row, c[keep], scores[keep]))
+    seconds = time.perf_counter() - start
+    out = []
+    for threshold in thresholds:
+        first, second, score = (np.concatenate(parts) for parts in zip(*found[threshold], strict=True))
+        out.append(_result(threshold, seconds, first, second, score))
+    return out
+
+
+CHILDREN = {"engine": child_engine, "reference": child_reference, "cdist": child_cdist}
+
+
+def child_main(method: str, n: int, thresholds: list[float]) -> None:
+    names = generate_names(n)
+    results = CHILDREN[method](names, thresholds)
+    json.dump({"results": results, "peak_rss_mib": _peak_rss_mib()}, sys.stdout)
+
+
+# -- parent ----------------------------------------------------------------------------------------------------
+
+
+def measure(method: str, n: int, thresholds: list[float], timeout: float) -> list[Row]:
+    """Run one method in a child process; a timeout gives rows without numbers."""
+    command = [sys.executable, "-m", "benchmarks.run", "--child", method, str(n), *map(str, thresholds)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return [Row(method, n, t, None, None, None, note=f"timed out after {timeout:.0f} s") for t in thresholds]
+    report = json.loads(done.stdout)
+    return [
+        Row(method, n, r["threshold"], r["seconds"], r["pairs"], report["peak_rss_mib"], r["digest"])
+        for r in report["results"]
+    ]
+
+
+def write_inputs(directory: Path, n: int) -> tuple[Path, Path]:
+    """``posts.tsv``/``accounts.tsv`` with ``n`` accounts (the benchmark names), each with one post tagged."""
+    accounts, posts = directory / "accounts.tsv", directory / "posts.tsv"
+    names = generate_names(n)
+    with accounts.open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "created_at", "screen_name"])
+        writer.writerows((f"u{i}", "2020-01-01T00:00:00", name) for i, name in enumerate(names))
+    with posts.open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "created_at", "author_id", "is_repost", "text", "hashtags"])
+        writer.writerows(
+            (f"p{i}", "2024-01-01T00:00:00", f"u{i}", "false", f"post {HASHTAG}", HASHTAG) for i in range(n)
+        )
+    return posts, accounts
+
+
+def measure_cli(n: int, threshold: float, timeout: float) -> Row:
+    """``sockpuppet pairs`` end to end (load, filter, pairs, CSV output) on generated files."""
+    script = shutil.which("sockpuppet", path=str(Path(sys.executable).parent)) or "sockpuppet"
+    with tempfile.TemporaryDirectory(prefix="sockpuppet-bench-") as tmp:
+        posts, accounts = write_inputs(Path(tmp), n)
+        output = Path(tmp) / "pairs.csv"
+        command = [script, "pairs", "--posts", str(posts), "--accounts", str(accounts), "--hashtag", HASHTAG]
+        command += ["--min-similarity", str(threshold), "--output", str(output)]
+        timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(timer + command, capture_output=True, text=True, timeout=timeout, check=True)
+        except subprocess.TimeoutExpired:
+            return Row("cli", n, threshold, None, None, None, note=f"timed out after {timeout:.0f} s")
+        seconds = time.perf_counter() - start
+        if timer:
+            line = next(x for x in done.stderr.splitlines() if "Maximum resident set size" in x)
+            peak = int(line.rsplit(":", 1)[1]) / 1024
+        else:
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with output.open() as fh:
+            pairs = sum(1 for _ in fh) - 1
+    return Row("cli", n, threshold, seconds, pairs, peak, note="sockpuppet pairs, TSV in, CSV out, whole process")
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def table(rows: list[Row]) -> str:
+    engine = {(r.n, r.threshold): r.seconds for r in rows if r.method == "engine" and r.seconds}
+    lines = [
+        "| method | n | threshold | seconds | pairs | peak RSS (MiB) | engine speed-up | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in sorted(rows, key=lambda r: (r.n, r.threshold, r.method)):
+        base = engine.get((r.n, r.threshold))
+        ratio = f"{r.seconds / base:,.0f}x" if base and r.seconds and r.method != "engine" else ""
+        pairs = "—" if r.pairs is None else f"{r.pairs:,}"
+        lines.append(
+            f"| {r.method} | {r.n:,} | {r.threshold} | {_fmt(r.seconds)} | {pairs} | {_fmt(r.peak_rss_mib, 0)} "
+            f"| {ratio} | {r.note} |"
+        )
+    return "\n".join(lines)
+
+
+def check_agreement(rows: list[Row]) -> None:
+    """Every method that finished a ``(n, threshold)`` found the same pairs (count and digest)."""
+    for key in {(r.n, r.threshold) for r in rows}:
+        finished = [r for r in rows if (r.n, r.threshold) == key and r.pairs is not None]
+        if len({r.pairs for r in finished}) > 1 or len({r.digest for r in finished if r.digest}) > 1:
+            raise SystemExit(f"methods disagree at n={key[0]}, threshold={key[1]}: {finished}")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("model name"))
+        cpu = model.split(":", 1)[1].strip()
+    except (OSError, StopIteration):
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, load average {load}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="numbers of names")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
+    parser.add_argument("--quick", action="store_true", help="1k/10k/20k names at 0.8, no CLI run")
+    parser.add_argument("--reference-max", type=int, default=10_000, help="largest n for the reference loop")
+    parser.add_argument("--reference-thresholds", type=float, nargs="+", default=[0.8])
+    parser.add_argument("--cdist-max", type=int, default=20_000, help="largest n for the full cdist")
+    parser.add_argument("--cli-sizes", type=int, nargs="*", default=[1_000_000], help="sizes run through the CLI")
+    parser.add_argument("--cli-threshold", type=float, default=0.8)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.thresholds, args.cli_sizes = [1_000, 10_000, 20_000], [0.8], []
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        method, n, *thresholds = args.child
+        child_main(method, int(n), [float(t) for t in thresholds])
+        return 0
+    rows: list[Row] = []
+    started = datetime.now(UTC)
+    for n in args.sizes:
+        rows += measure("engine", n, args.thresholds, args.timeout)
+        if n <= args.cdist_max:
+            rows += measure("cdist", n, args.thresholds, args.timeout)
+        wanted = [t for t in args.reference_thresholds if t in args.thresholds]
+        if n <= args.reference_max and wanted:
+            rows += measure("reference", n, wanted, args.timeout)
+        print(f"n={n:,} done", file=sys.stderr)
+    measured = [r for r in rows if r.method == "reference" and r.seconds]
+    for r in {r.threshold: r for r in sorted(measured, key=lambda r: r.n)}.values():
+        for n in args.sizes:
+            if n > r.n:
+                estimate = r.seconds * (n / r.n) ** 2
+                note = f"extrapolated from n={r.n:,} ({r.seconds:.1f} s) as n^2, not run"
+                rows.append(Row("reference (est.)", n, r.threshold, estimate, None, None, note=note))
+    for n in args.cli_sizes:
+        rows.append(measure_cli(n, args.cli_threshold, args.timeout))
+        print(f"cli n={n:,} done", file=sys.stderr)
+    check_agreement([r for r in rows if r.method != "cli"])
+    for r in rows:
+        if r.method == "cli":
+            engine = [e for e in rows if e.method == "engine" and (e.n, e.threshold) == (r.n, r.threshold)]
+            if engine and r.pairs is not None and engine[0].pairs != r.pairs:
+                raise SystemExit(f"CLI found {r.pairs} pairs, engine {engine[0].pairs} at n={r.n}")
+    command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = (
+        f"# Pair search benchmark\n\n`{command.strip()}` — {started:%Y-%m-%d %H:%M} UTC, "
+        f"{(datetime.now(UTC) - started).total_seconds():.0f} s\n\nMachine: {machine()}\n\n{table(rows)}\n"
+    )
+    print(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
