@@ -278,8 +278,11 @@ def check_response(case: CorpusCase, status: int, headers: Mapping[str, str], bo
     if not case.is_error:
         return json.loads(body) if body else None
     assert len(body) <= MAX_ERROR_BODY_BYTES, f"{case.name}: error body of {len(body)} bytes"
-    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    content_type = lowered.get("content-type", "")
     assert content_type.startswith("application/json"), f"{case.name}: content type {content_type!r}"
+    if status == 405:
+        assert lowered.get("allow"), f"{case.name}: 405 without Allow"
     document = json.loads(body)
     error = check_error_body(document)
     if case.expected_code is not None:
