@@ -295,3 +295,26 @@ def test_inline_limit_counts_the_json_escaping_of_the_lambda_response(api: Modul
         assert (body["result_url"] is None) == (len(escaped) - 2 <= limit), max_pairs
         raw_fits_but_offloaded += body["result_url"] is not None and len(raw) <= limit
     assert raw_fits_but_offloaded, "some results fit only before escaping"
+
+
+@pytest.mark.parametrize(
+    ("accounts_tsv", "loc"),
+    [
+        (b"id\tscreen_name\n1\ta\n1\tb\n", ["body", "accounts_upload_id", "record", 1, "id"]),
+        (b"id\tscreen_name\n1\ta\n2\t" + b"n" * 65 + b"\n", ["body", "accounts_upload_id", "record", 1, "screen_name"]),
+    ],
+    ids=["conflicting-duplicate-ids", "screen-name-too-long"],
+)
+def test_problems_in_uploaded_accounts_name_the_upload(api: ModuleType, accounts_tsv: bytes, loc: list) -> None:
+    # GIVEN uploaded accounts that load but break a rule checked after loading
+    request = {"kind": "accounts", "format": "tsv", "content_encoding": None}
+    upload_id = upload_file(api, with_body(load_event("create_upload"), request), accounts_tsv)
+    posts = [
+        {"author_id": "1", "is_repost": False, "hashtags": ["#x"]},
+        {"author_id": "2", "is_repost": 0, "hashtags": "#x"},
+    ]
+    body = {"posts": posts, "accounts_upload_id": upload_id, "hashtag": "#x"}
+    # WHEN used THEN 422 locating the record inside the upload
+    result = invoke(api, with_body(load_event("post_pairs_inline"), body))
+    assert result.status == 422, result.raw_body
+    assert result.json()["error"]["details"][0]["loc"] == loc

@@ -43,7 +43,6 @@ from sockpuppet_api.errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
     error_body,
-    prefix_details,
 )
 from sockpuppet_api.models import (
     HASHTAG_PATTERN,
@@ -154,19 +153,37 @@ def _iso(moment: datetime) -> str:
 
 def _records(
     request: PairsRequest, kind: Literal["posts", "accounts"], source: str, owner: str
-) -> list[dict[str, Any]]:
-    """Inline records as given, or the caller's upload streamed from S3; locations prefixed for the caller."""
+) -> tuple[list[dict[str, Any]], list[str | int]]:
+    """Inline records as given, or the caller's upload streamed from S3; with the location prefix of a record.
+
+    Records of an upload are located as ``[source, "posts_upload_id", "line", n, field]`` (TSV / JSON Lines),
+    ``[source, "posts_upload_id", i, field]`` (JSON) or, for checks after loading, ``[..., "record", i, field]``.
+    """
     inline = getattr(request, kind)
-    upload_id = getattr(request, f"{kind}_upload_id")
     if inline is not None:
-        return inline
+        return inline, [source, kind]
+    upload_id = getattr(request, f"{kind}_upload_id")
+    where: list[str | int] = [source, f"{kind}_upload_id"]
     try:
-        return store.read_records(owner, upload_id, kind=kind)
+        return store.read_records(owner, upload_id, kind=kind), [*where, "record"]
     except UploadNotFound as exc:
-        raise UploadNotFound(exc.upload_id, loc=[source, f"{kind}_upload_id"]) from None
+        raise UploadNotFound(exc.upload_id, loc=where) from None
     except InputError as exc:
-        details = [{**d, "loc": [f"{kind}_upload_id", *d["loc"][1:]]} for d in exc.details]
-        raise InputError(exc.message, prefix_details(details, [source])) from None
+        raise InputError(exc.message, _relocate(exc.details, source, {kind: where})) from None
+
+
+def _relocate(details: list[dict[str, Any]], source: str, prefixes: dict[str, list[str | int]]) -> list[dict[str, Any]]:
+    """Library locations as the caller sent them: ``["posts", 3, "author_id"]`` -> ``["body", "posts", 3, ...]``.
+
+    ``prefixes`` replaces the first element for records (e.g. ``posts`` -> ``[source, "posts_upload_id"]``); any
+    other location (``["min_similarity"]``) is put under ``source``.
+    """
+    relocated = []
+    for detail in details:
+        loc = list(detail.get("loc") or ())
+        loc = [*prefixes[loc[0]], *loc[1:]] if loc and loc[0] in prefixes else [source, *loc]
+        relocated.append({**detail, "loc": loc})
+    return relocated
 
 
 def _check_request(request: PairsRequest, source: str) -> None:
@@ -181,17 +198,17 @@ def _check_request(request: PairsRequest, source: str) -> None:
         raise InputError(f"invalid request: {problems[0]['msg']}", problems)
 
 
-def _check_records(records: Any, kind: str, source: str) -> None:
+def _check_records(records: Any, kind: str, where: list[str | int]) -> None:
     """The API's own limits (record count, screen-name length); the library validates everything else."""
     if not isinstance(records, list):
         return
     if len(records) > settings.max_records:
-        raise InputError.at((source, kind), f"at most {settings.max_records} records per request")
+        raise InputError.at(tuple(where[:2]), f"at most {settings.max_records} {kind} per request")
     if kind != "accounts":
         return
     limit = settings.max_screen_name_length
     too_long = [
-        {"loc": [source, kind, index, "screen_name"], "msg": f"longer than {limit} characters"}
+        {"loc": [*where, index, "screen_name"], "msg": f"longer than {limit} characters"}
         for index, record in enumerate(records)
         if isinstance(record, dict) and isinstance(name := record.get("screen_name"), str) and len(name) > limit
     ]
@@ -214,10 +231,10 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
     deadline = _deadline()
     owner = _owner()
     _check_request(request, source)
-    posts = _records(request, "posts", source, owner)
-    accounts = _records(request, "accounts", source, owner)
-    _check_records(posts, "posts", source)
-    _check_records(accounts, "accounts", source)
+    posts, posts_at = _records(request, "posts", source, owner)
+    accounts, accounts_at = _records(request, "accounts", source, owner)
+    _check_records(posts, "posts", posts_at)
+    _check_records(accounts, "accounts", accounts_at)
     started = time.perf_counter()
     try:
         result = find_similar_accounts(
@@ -230,7 +247,8 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
             deadline=deadline,
         )
     except InputError as exc:
-        raise InputError(exc.message, prefix_details(exc.details, [source])) from None
+        prefixes = {"posts": posts_at, "accounts": accounts_at}
+        raise InputError(exc.message, _relocate(exc.details, source, prefixes)) from None
     metrics.add_metric(name="PostsReceived", unit=MetricUnit.Count, value=len(posts))
     metrics.add_metric(name="AccountsReceived", unit=MetricUnit.Count, value=len(accounts))
     metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1e3)

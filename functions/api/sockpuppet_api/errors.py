@@ -7,7 +7,7 @@ characters) so that an error never echoes a huge input back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -25,7 +25,6 @@ __all__ = [
     "UnsupportedMediaType",
     "clean_details",
     "error_body",
-    "prefix_details",
 ]
 
 MAX_DETAILS = 20
@@ -124,11 +123,6 @@ def clean_details(details: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return cleaned
-
-
-def prefix_details(details: Iterable[Mapping[str, Any]], prefix: Sequence[str | int]) -> list[dict[str, Any]]:
-    """Prepend ``prefix`` to the location of every detail (e.g. ``["body"]``)."""
-    return [{"loc": [*prefix, *detail.get("loc", ())], "msg": detail.get("msg", "")} for detail in details]
 
 
 def error_body(
