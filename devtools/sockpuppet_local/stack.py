@@ -8,6 +8,7 @@ Every port is picked free at start, so several stacks (e.g. one per pytest-xdist
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
@@ -130,23 +131,35 @@ class LocalStack:
         output = self.log
         if isinstance(self.log, Path):
             output = self._log = self.log.open("ab")
-        for _ in range(self.workers):
-            self.processes.append(
-                RieProcess(
-                    self.env,
-                    output=output,
-                    timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
-                    memory_mb=FUNCTION_MEMORY_MB,
-                )
-            )
+        self.processes.extend(self._spawn(output) for _ in range(self.workers))  # they start in parallel
+        for index in range(self.workers):
+            self._make_ready(index, output)
         self._pool = RiePool(self.processes)
-        for process in self.processes:
-            process.wait_ready()
-            _warm_up(process)
         self._front = FrontServer(self._pool, self.port)
         self._front_thread = threading.Thread(target=self._front.serve_forever, name="sockpuppet-front", daemon=True)
         self._front_thread.start()
         logger.debug("local stack up: %s (S3 %s, RIE pids %s)", self.base_url, self.s3_endpoint, self.pids)
+
+    def _spawn(self, output: IO[bytes] | None) -> RieProcess:
+        return RieProcess(
+            self.env, output=output, timeout_seconds=FUNCTION_TIMEOUT_SECONDS, memory_mb=FUNCTION_MEMORY_MB
+        )
+
+    def _make_ready(self, index: int, output: IO[bytes] | None, attempts: int = 3) -> None:
+        """Wait for RIE ``index`` and warm it up; if it exited at start (another process took one of its ports
+        between the pick and the bind, e.g. a parallel test worker), replace it with one on new ports."""
+        for attempt in range(1, attempts + 1):
+            process = self.processes[index]
+            try:
+                process.wait_ready()
+                _warm_up(process)
+                return
+            except (RieError, OSError, http.client.HTTPException):
+                if process.process.poll() is None or attempt == attempts:
+                    raise
+                logger.warning("aws-lambda-rie exited at start (port taken?); retrying on new ports")
+                process.stop()
+                self.processes[index] = self._spawn(output)
 
     def invoke(self, payload: bytes) -> InvokeResult:
         """Invoke the function directly (no gateway in between) with a raw JSON event, through an idle RIE."""
