@@ -248,18 +248,18 @@ def test_s3_access_denied_is_a_500_without_internals(api: ModuleType, caplog: py
     assert "AccessDenied" not in json.dumps(error) and TEST_ENV["PAYLOAD_BUCKET"] not in json.dumps(error)
 
 
-def test_no_time_left_is_504(api: ModuleType) -> None:
+def test_no_time_left_is_504(api: ModuleType, lambda_context: FakeLambdaContext) -> None:
     # GIVEN a Lambda context with less time left than DEADLINE_MARGIN_MS WHEN a job runs THEN 504
-    context = FakeLambdaContext(remaining_ms=int(TEST_ENV["DEADLINE_MARGIN_MS"]) - 500)
-    error = assert_error(invoke(api, load_event("post_pairs_inline"), context), 504, "deadline_exceeded")
+    lambda_context.remaining_ms = int(TEST_ENV["DEADLINE_MARGIN_MS"]) - 500
+    error = assert_error(invoke(api, load_event("post_pairs_inline"), lambda_context), 504, "deadline_exceeded")
     assert "time limit" in error["message"]
 
 
-def test_deadline_passing_during_the_search_is_504(api: ModuleType) -> None:
+def test_deadline_passing_during_the_search_is_504(api: ModuleType, lambda_context: FakeLambdaContext) -> None:
     # GIVEN a big all-pairs job (threshold 0 over 3000 accounts) and only 5 ms of budget WHEN invoked THEN 504
     event, request = inline_request()
     accounts = [{"id": str(i), "screen_name": f"user_{i:05d}"} for i in range(3000)]
     posts = [{"author_id": str(i), "is_repost": False, "hashtags": ["#diedsuddenly"]} for i in range(3000)]
     changed = {**request, "posts": posts, "accounts": accounts, "min_similarity": 0.0}
-    context = FakeLambdaContext(remaining_ms=int(TEST_ENV["DEADLINE_MARGIN_MS"]) + 5)
-    assert_error(invoke(api, with_body(event, changed), context), 504, "deadline_exceeded")
+    lambda_context.remaining_ms = int(TEST_ENV["DEADLINE_MARGIN_MS"]) + 5
+    assert_error(invoke(api, with_body(event, changed), lambda_context), 504, "deadline_exceeded")
