@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -132,7 +133,11 @@ class RieProcess:
         self.port = free_port()
         self.runtime_api_port = free_port()
         self.timeout_seconds = timeout_seconds
+        # if this process dies without stopping us (SIGKILL, a crashed test worker), the kernel sends the RIE
+        # SIGTERM and it stops its runtime: no orphans (Linux; the RIE only exists for Linux anyway)
+        setpriv = shutil.which("setpriv")
         command = [
+            *([setpriv, "--pdeathsig", "TERM"] if setpriv else []),
             str(find_rie()),
             "--log-level",
             "error",
