@@ -134,7 +134,8 @@ class RieProcess:
         self.runtime_api_port = free_port()
         self.timeout_seconds = timeout_seconds
         # if this process dies without stopping us (SIGKILL, a crashed test worker), the kernel sends the RIE
-        # SIGTERM and it stops its runtime: no orphans (Linux; the RIE only exists for Linux anyway)
+        # SIGTERM and it stops its runtime: no orphans (Linux; the RIE only exists for Linux anyway). The signal
+        # follows the *thread* that started the RIE: start stacks from a thread that outlives them (e.g. the main one)
         setpriv = shutil.which("setpriv")
         command = [
             *([setpriv, "--pdeathsig", "TERM"] if setpriv else []),
