@@ -132,14 +132,24 @@ def test_duplicate_names_pair_with_score_one(
 
 
 @settings(max_examples=150, deadline=None)
-@given(names=mutated(), threshold=thresholds, method=st.sampled_from(("filter", "scan")))
-def test_tiny_chunks_and_passes(names: list[str], threshold: float, method: engine.Method) -> None:
-    # GIVEN memory bounds so small that every chunk, pass, batch and block splits WHEN searched THEN same result
+@given(
+    names=mutated(),
+    threshold=thresholds,
+    method=st.sampled_from(("filter", "scan")),
+    pass_keys=st.sampled_from([7, 1 << 25]),
+    workers=st.sampled_from([1, 2]),
+)
+def test_tiny_chunks_and_passes(
+    names: list[str], threshold: float, method: engine.Method, pass_keys: int, workers: int
+) -> None:
+    # GIVEN memory bounds so small that every chunk, pass, batch, block and parallel sort splits
+    # WHEN searched on one or two threads THEN the same result
     assume(feasible(names, method))
     with pytest.MonkeyPatch.context() as patch:
-        for constant, value in (("CHUNK_KEYS", 1), ("PASS_KEYS", 7), ("PAIR_BATCH", 3), ("BLOCK_CELLS", 5)):
+        constants = {"CHUNK_KEYS": 1, "PASS_KEYS": pass_keys, "PAIR_BATCH": 3, "BLOCK_CELLS": 5, "PARALLEL_SORT": 1}
+        for constant, value in constants.items():
             patch.setattr(engine, constant, value)
-        found = as_tuples(similar_name_pairs(names, threshold, method=method))
+        found = as_tuples(similar_name_pairs(names, threshold, method=method, workers=workers))
     assert found == expected_pairs(names, threshold)
 
 

@@ -53,8 +53,10 @@ over disjoint hash ranges, candidates are verified in batches, and scan blocks a
 from __future__ import annotations
 
 import math
+import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 from typing import Any, Literal, NamedTuple
 
@@ -79,6 +81,8 @@ PASS_KEYS = 1 << 25
 """Most keys sorted at once (256 MiB); a larger group is split into passes over disjoint hash ranges."""
 PAIR_BATCH = 1 << 22
 """Candidate pairs verified per batch."""
+PARALLEL_SORT = 1 << 20
+"""Key arrays at least this long are split by value and sorted on several threads."""
 MAX_COMBINATIONS = 1 << 14
 """The filter is never chosen automatically when a name length has more deletion patterns than this."""
 KEY_COST = 1.0
@@ -181,6 +185,8 @@ class _Search:
         self.deadline = deadline
         self.progress = progress
         self.workers = workers
+        self.threads = workers if workers >= 1 else len(os.sched_getaffinity(0))
+        self.pool: ThreadPoolExecutor | None = None
         self.lengths = np.fromiter(map(len, names), dtype=np.int64, count=self.n)
         self.k = budgets(int(self.lengths.max(initial=0)), min_similarity)
         order = np.argsort(self.lengths, kind="stable")
@@ -211,7 +217,21 @@ class _Search:
     def scan_pairs(self, t: int, group: list[int]) -> int:
         return sum(self.by_length[m].size * self.count(t, m) for m in group)
 
+    def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """``function`` over ``items`` on the search's threads (numpy releases the GIL in the heavy loops)."""
+        if self.pool is None:
+            return [function(item) for item in items]
+        return list(self.pool.map(function, items))
+
     def run(self, method: Method) -> None:
+        if self.threads > 1:
+            with ThreadPoolExecutor(self.threads, thread_name_prefix="sockpuppet-engine") as self.pool:
+                self.run_groups(method)
+            self.pool = None
+        else:
+            self.run_groups(method)
+
+    def run_groups(self, method: Method) -> None:
         for t, group in self.groups():
             lengths = [length for length in range(max(t, 1), group[-1] + 1) if self.by_length[length].size]
             use_filter = method == "filter" or (
@@ -293,51 +313,99 @@ class _Search:
 
     def filter_group(self, t: int, group: list[int], lengths: list[int]) -> None:
         total = self.filter_keys(t, lengths)
-        passes = max(1, -(-total // PASS_KEYS))
-        pass_bits = (passes - 1).bit_length()
+        pass_bits = (max(1, -(-total // PASS_KEYS)) - 1).bit_length()
         longest_in_group = np.zeros(self.k.size, dtype=bool)
         longest_in_group[group] = True
-        for index in range(1 << pass_bits):
-            keys = np.concatenate([np.empty(0, np.uint64), *self.keys(t, lengths, pass_bits, index)])
-            self.check_deadline()
-            keys.sort()
-            self.pairs_from_keys(keys, longest_in_group)
-
-    def keys(self, t: int, lengths: list[int], pass_bits: int, index: int) -> Iterator[npt.NDArray[np.uint64]]:
-        """Packed ``hash | id`` keys of every length-``t`` subsequence of the names with the given lengths."""
-        id_mask = np.uint64((1 << self.id_bits) - 1)
         powers = _powers(_BASE, max(lengths))
+        chunks = list(self.chunks(t, lengths))
+        if pass_bits == 0:
+            keys = np.empty(total, dtype=np.uint64)
+            ends = np.cumsum([chunk.size * len(patterns) for _, patterns, chunk in chunks])
+            views = [
+                keys[end - chunk.size * len(patterns) : end].reshape(chunk.size, len(patterns))
+                for end, (_, patterns, chunk) in zip(ends.tolist(), chunks, strict=True)
+            ]
+            self.map(lambda job: self.hash_chunk(*job[0], powers, job[1]), zip(chunks, views, strict=True))
+            del views
+            for part in self.sorted_parts(keys):
+                self.pairs_from_keys(part, longest_in_group)
+            return
+        shift = np.uint64(64 - pass_bits)
+        for index in range(1 << pass_bits):
+            keys = np.concatenate(
+                [np.empty(0, np.uint64)]
+                + [hashes[hashes >> shift == index] for hashes in (self.hash_chunk(*c, powers) for c in chunks)]
+            )
+            for part in self.sorted_parts(keys):
+                self.pairs_from_keys(part, longest_in_group)
+
+    def chunks(self, t: int, lengths: list[int]) -> Iterator[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.int64]]]:
+        """``(T, deletion patterns, name ids)`` per chunk of names of one length (about ``CHUNK_KEYS`` keys)."""
         for length in lengths:
             ids = self.by_length[length]
-            deletions = length - t
-            patterns = np.array(list(combinations(range(length), deletions)), dtype=np.intp)
-            inverse = _powers(_BASE_INV, deletions)
+            patterns = np.array(list(combinations(range(length), length - t)), dtype=np.intp)
             step = max(1, CHUNK_KEYS // len(patterns))
             for start in range(0, ids.size, step):
-                self.check_deadline()
-                chunk = ids[start : start + step]
-                codes = np.frombuffer(
-                    "".join(self.names[chunk]).encode("utf-32-le", "surrogatepass"), dtype="<u4"
-                ).reshape(chunk.size, length)
-                prefix = np.zeros((chunk.size, length + 1), dtype=np.uint64)
-                np.cumsum(codes * powers[:length], axis=1, out=prefix[:, 1:])
-                hashes = np.repeat(prefix[:, length : length + 1] * inverse[deletions], len(patterns), axis=1)
-                for i in range(deletions):
-                    q = prefix[:, :length] * inverse[i] - prefix[:, 1:] * inverse[i + 1]
-                    hashes += q[:, patterns[:, i]]
-                hashes &= ~id_mask
-                hashes |= chunk.astype(np.uint64)[:, None]
-                hashes = hashes.ravel()
-                if pass_bits:
-                    hashes = hashes[hashes >> np.uint64(64 - pass_bits) == index]
-                yield hashes
+                yield t, patterns, ids[start : start + step]
+
+    def hash_chunk(
+        self,
+        t: int,
+        patterns: npt.NDArray[np.intp],
+        chunk: npt.NDArray[np.int64],
+        powers: npt.NDArray[np.uint64],
+        out: npt.NDArray[np.uint64] | None = None,
+    ) -> npt.NDArray[np.uint64]:
+        """Keys ``hash << id_bits | id`` of every length-``t`` subsequence of some names of one length.
+
+        The prefix hashes are shifted left by ``id_bits`` first, so every term of a subsequence hash has zero low
+        bits and adding the id to one term packs it. Returns the keys (written to ``out`` if given), flattened.
+        """
+        self.check_deadline()
+        deletions = patterns.shape[1]
+        length = t + deletions
+        inverse = _powers(_BASE_INV, deletions)
+        codes = np.frombuffer("".join(self.names[chunk]).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        prefix = np.zeros((chunk.size, length + 1), dtype=np.uint64)
+        np.cumsum(codes.reshape(chunk.size, length) * powers[:length], axis=1, out=prefix[:, 1:])
+        prefix <<= np.uint64(self.id_bits)
+        base = (prefix[:, length] * inverse[deletions] + chunk.astype(np.uint64))[:, None]
+        hashes = np.empty((chunk.size, len(patterns)), dtype=np.uint64) if out is None else out
+        if deletions == 0:
+            hashes[:] = base
+        for i in range(deletions):
+            q = prefix[:, :length] * inverse[i] - prefix[:, 1:] * inverse[i + 1]
+            if i == 0:
+                q += base
+                np.take(q, patterns[:, 0], axis=1, out=hashes, mode="clip")
+            else:
+                hashes += q[:, patterns[:, i]]
+        return hashes.reshape(-1)
+
+    def sorted_parts(self, keys: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint64]]:
+        """``keys`` sorted, as consecutive value ranges (split by top bits and sorted on the threads)."""
+        self.check_deadline()
+        if self.threads == 1 or keys.size < PARALLEL_SORT:
+            keys.sort()
+            return [keys]
+        bits = (self.threads - 1).bit_length()
+        top = keys >> np.uint64(64 - bits)
+        parts = [keys[top == index] for index in range(1 << bits)]
+        del top, keys
+        self.map(np.ndarray.sort, parts)
+        return parts
 
     def pairs_from_keys(self, keys: npt.NDArray[np.uint64], longest_in_group: npt.NDArray[np.bool_]) -> None:
         """Candidate pairs of names that share a bucket of sorted keys, then verify them."""
         if keys.size < 2:
             return
         shift = np.uint64(self.id_bits)
-        shared = np.flatnonzero((keys[1:] >> shift) == (keys[:-1] >> shift))
+        same = np.empty(keys.size - 1, dtype=bool)
+        for start in range(0, keys.size - 1, CHUNK_KEYS):
+            stop = min(keys.size - 1, start + CHUNK_KEYS)
+            np.less(keys[start + 1 : stop + 1] ^ keys[start:stop], np.uint64(1) << shift, out=same[start:stop])
+        shared = np.flatnonzero(same)
+        del same
         if shared.size == 0:
             return
         member = np.zeros(keys.size, dtype=bool)
