@@ -25,9 +25,11 @@ Why the candidates are a superset of the answer
    operations. One operation lowers ``LCS(a, x)`` by at most one: from a common subsequence of ``a`` and ``x_i``
    (a set of matched positions of ``x_i``), drop the position a deletion or substitution touches, or one of the
    two positions an adjacent transposition swaps (the others keep their order); an insertion drops nothing. So
-   ``LCS(a, b) >= LCS(a, a) - d = M - d >= M - k``. (A transposition is one deletion on each side; this is why
-   the *symmetric* deletion neighbourhood is needed, and why a pigeonhole split of ``a`` into ``k + 1`` exact
-   segments would not be safe: ``"aabb"``/``"abab"`` are one transposition apart and share no half.)
+   ``LCS(a, b) >= LCS(a, a) - d = M - d >= M - k``. rapidfuzz's value is the cost of some edit script, so it is
+   never below the length of the shortest sequence and the argument holds for it. A transposition is one deletion
+   on each side: this is why the *symmetric* deletion neighbourhood is needed, and why a pigeonhole split of ``a``
+   into ``k + 1`` exact segments would not be safe (``"aabb"``/``"abab"`` are one transposition apart and share
+   no half).
 3. *The filter*: group the lengths ``M`` by ``T = T(M)`` (``T`` never decreases as ``M`` grows). For a group,
    every name of a length ``L`` in ``[T, max M]`` emits a hash of each of its ``C(L, L - T)`` subsequences of
    length ``T`` (all ways to delete ``L - T`` characters). By 1 and 2, both names of a passing pair whose longer
@@ -43,8 +45,9 @@ length ``[T(M), M]`` (at ``t = 0`` this is every pair). Both paths are exact; ``
 
 Hashing: a polynomial hash modulo ``2**64`` over code points; the hash of a string with positions
 ``d_1 < ... < d_D`` deleted is ``P[L] B^-D + sum_i (P[d_i] B^-(i-1) - P[d_i + 1] B^-i)`` from the prefix hashes
-``P``, i.e. ``D`` gathers per subsequence. The top bits of the hash and the name's index are packed in one
-``uint64`` key, so one :func:`numpy.sort` finds the buckets and drops names that emit the same subsequence twice.
+``P``, i.e. ``D`` gathers per subsequence. The hash multiplied by ``2**id_bits`` plus the name's index makes one
+``uint64`` key, so one :func:`numpy.sort` (split by value over the threads) finds the buckets, and equal keys
+(a name emitting the same subsequence twice) collapse.
 
 Memory stays bounded: keys are produced in chunks, a group with too many keys is processed in several passes
 over disjoint hash ranges, candidates are verified in batches, and scan blocks are capped in cells.
