@@ -254,19 +254,6 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
     metrics.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1e3)
     metrics.add_metric(name="AccountsMatched", unit=MetricUnit.Count, value=result.accounts_matched)
     metrics.add_metric(name="PairsFound", unit=MetricUnit.Count, value=result.pair_count)
-    body = result.to_dict()
-    payload = orjson.dumps(body)
-    size = _inline_size(payload)
-    fits = size <= settings.max_inline_result_bytes
-    if request.result_delivery == "inline" and not fits:
-        raise PayloadTooLarge(
-            "result_too_large",
-            f"the result is {size} bytes, over the inline limit of {settings.max_inline_result_bytes}; "
-            "use result_delivery 'auto' or 'url', or lower max_pairs",
-            details=[{"loc": [source, "result_delivery"], "msg": "result too large for inline delivery"}],
-        )
-    metrics.add_metric(name="ResultBytes", unit=MetricUnit.Bytes, value=len(payload))
-    inline = request.result_delivery == "inline" or (request.result_delivery == "auto" and fits)
     logger.info(
         "job done",
         extra={
@@ -274,11 +261,25 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
             "accounts": len(accounts),
             "accounts_matched": result.accounts_matched,
             "pair_count": result.pair_count,
-            "result_bytes": len(payload),
-            "delivery": "inline" if inline else "url",
         },
     )
-    if inline:
+    return _deliver(result.to_dict(), request.result_delivery, owner, source)
+
+
+def _deliver(body: dict[str, Any], delivery: str, owner: str, source: str) -> Response:
+    """The 200 response: the result inline, or stored in S3 behind a presigned URL (see docs/api.md)."""
+    payload = orjson.dumps(body)
+    size = _inline_size(payload)
+    metrics.add_metric(name="ResultBytes", unit=MetricUnit.Bytes, value=size)
+    fits = size <= settings.max_inline_result_bytes
+    if delivery == "inline" and not fits:
+        raise PayloadTooLarge(
+            "result_too_large",
+            f"the result is {size} bytes, over the inline limit of {settings.max_inline_result_bytes}; "
+            "use result_delivery 'auto' or 'url', or lower max_pairs",
+            details=[{"loc": [source, "result_delivery"], "msg": "result too large for inline delivery"}],
+        )
+    if delivery == "inline" or (delivery == "auto" and fits):
         return _respond(HTTPStatus.OK, payload)
     url, expires_at = store.put_result(owner, payload)
     metrics.add_metric(name="ResultsOffloaded", unit=MetricUnit.Count, value=1)
