@@ -7,15 +7,19 @@ in, answered by ``sockpuppet_api.app.lambda_handler`` with S3 in moto. The expec
 
 from __future__ import annotations
 
+import json
 import re
 from types import ModuleType
 from typing import Any
 
 import pytest
+import requests
 
-from tests.api.conftest import invoke, load_event
+from tests.api.conftest import invoke, load_event, with_body
 from tests.corpus import (
+    BAD_UPLOADS,
     CORPUS_DIR,
+    BadUpload,
     CorpusCase,
     case_event,
     check_response,
@@ -112,3 +116,28 @@ def test_readme_lists_every_case_and_every_file_is_used() -> None:
     assert listed == {case.name for case in CASES}
     assert used == on_disk
     assert len({case.name for case in CASES}) == len(CASES)
+
+
+def upload(api: ModuleType, kind: str, fmt: str, content_encoding: str | None, content: bytes) -> str:
+    """``content`` uploaded through a presigned POST created by the handler; the upload id."""
+    body = {"kind": kind, "format": fmt, "content_encoding": content_encoding}
+    ticket = invoke(api, with_body(load_event("create_upload"), body)).json()
+    sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("data", content)}, timeout=10)
+    assert sent.status_code == 204
+    return ticket["upload_id"]
+
+
+@pytest.mark.parametrize("bad", BAD_UPLOADS, ids=[bad.name for bad in BAD_UPLOADS])
+def test_unreadable_upload_is_422_at_its_upload_id(api: ModuleType, s3: Any, bad: BadUpload) -> None:
+    """GIVEN an uploaded file the job cannot read WHEN a job names it THEN 422 located at posts_upload_id."""
+    accounts = upload(api, "accounts", "json", None, json.dumps([{"id": "a1", "screen_name": "x"}]).encode())
+    posts = upload(api, bad.kind, bad.format, bad.content_encoding, bad.content)
+    body = {"posts_upload_id": posts, "accounts_upload_id": accounts, "hashtag": "#x"}
+
+    result = invoke(api, with_body(load_event("post_pairs_uploads"), body))
+
+    assert result.status == 422, result.raw_body
+    error = result.json()["error"]
+    assert error["code"] == "validation_error"
+    assert bad.message_contains.lower() in error["message"].lower(), error["message"]
+    assert all(detail["loc"][:2] == ["body", "posts_upload_id"] for detail in error["details"]), error["details"]

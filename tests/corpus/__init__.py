@@ -132,6 +132,38 @@ FILLER_RUNS: dict[str, str] = {"huge_screen_name": "n", "long_is_repost": "y"}
 
 
 @dataclass(frozen=True)
+class BadUpload:
+    """An uploaded file the job cannot read: the pairs request that names it gets a 422 at its upload id."""
+
+    name: str
+    kind: str
+    format: str
+    content_encoding: str | None
+    content: bytes
+    message_contains: str
+
+
+_POSTS_JSON = b'[{"author_id":"a1","is_repost":false,"hashtags":["#x"]}]'
+_TSV_HEADER = b"id\tcreated_at\tauthor_id\tis_repost\ttext\thashtags\n"
+BAD_UPLOADS = [
+    BadUpload("gzip_declared_plain_file", "posts", "json", "gzip", _POSTS_JSON, "gzip"),
+    BadUpload("gzip_truncated", "posts", "json", "gzip", gzip.compress(_POSTS_JSON, mtime=0)[:15], "cannot read"),
+    BadUpload("json_truncated", "posts", "json", None, _POSTS_JSON[:14], "invalid JSON"),
+    BadUpload("json_nan", "posts", "json", None, _POSTS_JSON.replace(b"false", b"NaN"), "invalid JSON"),
+    BadUpload("json_deep_nesting", "posts", "json", None, b"[" * 100_000, "invalid JSON"),
+    BadUpload("json_object_not_array", "posts", "json", None, b'{"author_id":"a1"}', "array"),
+    BadUpload("jsonl_invalid_utf8", "posts", "jsonl", None, b'{"author_id":"a\xff","is_repost":false}\n', "line"),
+    BadUpload("tsv_invalid_utf8", "posts", "tsv", None, _TSV_HEADER + b"1\tx\ta\xff\tfalse\tt\t#x\n", "line"),
+    BadUpload("tsv_binary", "posts", "tsv", None, bytes(range(256)) * 16, "cannot read"),
+    BadUpload("tsv_bad_is_repost", "posts", "tsv", None, _TSV_HEADER + b"1\tx\ta1\tmaybe\tt\t#x\n", "is_repost"),
+    BadUpload(
+        "accounts_upload_used_as_posts", "accounts", "json", None, b'[{"id":"a1","screen_name":"x"}]', "accounts"
+    ),
+]
+"""Uploaded files the job cannot use (uploaded as ``kind``, always named as ``posts_upload_id``)."""
+
+
+@dataclass(frozen=True)
 class CorpusCase:
     """One request of the corpus and the contract's answer to it."""
 

@@ -16,7 +16,7 @@ import requests
 from sockpuppet_client.auth import SigV4Auth
 from sockpuppet_local.rie import LAMBDA_PAYLOAD_LIMIT
 from sockpuppet_local.stack import LocalStack
-from tests.corpus import CorpusCase, check_response, corpus_params, load_corpus
+from tests.corpus import BAD_UPLOADS, BadUpload, CorpusCase, check_response, corpus_params, load_corpus
 
 CASES = load_corpus()
 
@@ -71,3 +71,37 @@ def test_the_largest_inline_body_the_function_sees_gets_the_upload_hint(
     error = response.json()["error"]
     assert error["code"] == "body_too_large"
     assert "/v1/uploads" in error["message"]
+
+
+def upload(local_stack: LocalStack, signer: SigV4Auth, kind: str, fmt: str, encoding: str | None, data: bytes) -> str:
+    """``data`` uploaded through the API's presigned POST (to the stack's moto S3); the upload id."""
+    created = requests.post(
+        f"{local_stack.base_url}/v1/uploads",
+        json={"kind": kind, "format": fmt, "content_encoding": encoding},
+        auth=signer,
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    ticket = created.json()
+    sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("data", data)}, timeout=60)
+    assert sent.status_code == 204, sent.text
+    return ticket["upload_id"]
+
+
+@pytest.mark.parametrize("bad", BAD_UPLOADS, ids=[bad.name for bad in BAD_UPLOADS])
+def test_unreadable_upload_over_http(local_stack: LocalStack, signer: SigV4Auth, bad: BadUpload) -> None:
+    """GIVEN a file uploaded to S3 that the job cannot read WHEN a job names it THEN 422 at its upload id."""
+    accounts = upload(local_stack, signer, "accounts", "json", None, b'[{"id":"a1","screen_name":"x"}]')
+    posts = upload(local_stack, signer, bad.kind, bad.format, bad.content_encoding, bad.content)
+
+    response = requests.post(
+        f"{local_stack.base_url}/v1/similar-account-pairs",
+        json={"posts_upload_id": posts, "accounts_upload_id": accounts, "hashtag": "#x"},
+        auth=signer,
+        timeout=60,
+    )
+
+    assert response.status_code == 422, response.text[:500]
+    error = response.json()["error"]
+    assert bad.message_contains.lower() in error["message"].lower(), error["message"]
+    assert all(detail["loc"][:2] == ["body", "posts_upload_id"] for detail in error["details"])
