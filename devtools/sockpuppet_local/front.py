@@ -251,7 +251,7 @@ class RiePool:
 
     def invoke(self, event: Mapping[str, Any], timeout: float = INTEGRATION_TIMEOUT_SECONDS) -> GatewayResponse:
         """Run one event through an idle RIE and map its result like API Gateway."""
-        payload = json.dumps(event, separators=(",", ":")).encode()
+        payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
         if len(payload) > LAMBDA_PAYLOAD_LIMIT:
             # Lambda rejects the invocation (RequestEntityTooLarge); API Gateway answers 413
             return GatewayResponse.message(413)

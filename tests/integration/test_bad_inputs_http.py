@@ -107,11 +107,6 @@ def test_unreadable_upload_over_http(local_stack: LocalStack, signer: SigV4Auth,
     assert all(detail["loc"][:2] == ["body", "posts_upload_id"] for detail in error["details"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the local front serializes the event with json.dumps' default ensure_ascii=True (front.py), so each "
-    "non-ASCII character of the body takes 6 bytes of Lambda's 6 MB and this 2.6 MB body gets the gateway's 413",
-)
 def test_non_ascii_body_under_the_inline_limit_reaches_the_function(local_stack: LocalStack, signer: SigV4Auth) -> None:
     """GIVEN a 2.6 MB body, mostly non-ASCII screen names, under MAX_INLINE_BODY_BYTES WHEN sent THEN the job runs."""
     accounts = [{"id": str(i), "screen_name": "\u00e9" * 200 + str(i)} for i in range(6000)]
