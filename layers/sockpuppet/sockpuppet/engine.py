@@ -80,8 +80,8 @@ BLOCK_CELLS = 1 << 22
 """Upper bound on the cells of one scan ``cdist`` block (int32: 16 MiB)."""
 CHUNK_KEYS = 1 << 21
 """Subsequence hashes computed per chunk of names."""
-PASS_KEYS = 1 << 25
-"""Most keys sorted at once (256 MiB); a larger group is split into passes over disjoint hash ranges."""
+PASS_KEYS = 1 << 26
+"""Most keys sorted at once (512 MiB); a larger group is split into passes over disjoint hash ranges."""
 PAIR_BATCH = 1 << 22
 """Candidate pairs verified per batch."""
 PARALLEL_SORT = 1 << 20
@@ -99,6 +99,22 @@ _BASE_INV = np.uint64(pow(int(_BASE), -1, 1 << 64))
 def _powers(base: np.uint64, count: int) -> npt.NDArray[np.uint64]:
     """``base ** i`` modulo ``2**64`` for ``i`` in ``0..count``."""
     return np.cumprod(np.concatenate(([np.uint64(1)], np.full(count, base, dtype=np.uint64))), dtype=np.uint64)
+
+
+def _ranges(bits: int) -> list[tuple[int, int]]:
+    """The ``2**bits`` equal ranges ``[low, high)`` of ``uint64`` values, in order."""
+    step = 1 << (64 - bits)
+    return [(index * step, (index + 1) * step) for index in range(1 << bits)]
+
+
+def _within(keys: npt.NDArray[np.uint64], low: int, high: int) -> npt.NDArray[np.uint64]:
+    """The keys in ``[low, high)`` (all of them for the full range)."""
+    if low == 0 and high == 1 << 64:
+        return keys
+    inside = keys >= np.uint64(low)
+    if high < 1 << 64:
+        inside &= keys < np.uint64(high)
+    return keys[inside]
 
 
 class PairArrays(NamedTuple):
@@ -333,12 +349,10 @@ class _Search:
             for part in self.sorted_parts(keys):
                 self.pairs_from_keys(part, longest_in_group)
             return
-        shift = np.uint64(64 - pass_bits)
-        for index in range(1 << pass_bits):
-            keys = np.concatenate(
-                [np.empty(0, np.uint64)]
-                + [hashes[hashes >> shift == index] for hashes in (self.hash_chunk(*c, powers) for c in chunks)]
-            )
+        for low, high in _ranges(pass_bits):
+            pieces = self.map(lambda c, lo=low, hi=high: _within(self.hash_chunk(*c, powers), lo, hi), chunks)
+            keys = np.concatenate([np.empty(0, np.uint64), *pieces])
+            del pieces
             for part in self.sorted_parts(keys):
                 self.pairs_from_keys(part, longest_in_group)
 
@@ -391,10 +405,8 @@ class _Search:
         if self.threads == 1 or keys.size < PARALLEL_SORT:
             keys.sort()
             return [keys]
-        bits = (self.threads - 1).bit_length()
-        top = keys >> np.uint64(64 - bits)
-        parts = [keys[top == index] for index in range(1 << bits)]
-        del top, keys
+        parts = [_within(keys, low, high) for low, high in _ranges((self.threads - 1).bit_length())]
+        del keys
         self.map(np.ndarray.sort, parts)
         return parts
 
