@@ -318,3 +318,21 @@ def test_problems_in_uploaded_accounts_name_the_upload(api: ModuleType, accounts
     result = invoke(api, with_body(load_event("post_pairs_inline"), body))
     assert result.status == 422, result.raw_body
     assert result.json()["error"]["details"][0]["loc"] == loc
+
+
+def test_route_arguments_logged_by_powertools_leave_the_records_out(
+    api: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Powertools formats the route arguments into a debug message on every request (an f-string, built whatever
+    the log level): the request model's repr must not spell out the records (milliseconds per 1k posts)."""
+    # GIVEN the inline POST event and Powertools' own debug logging captured
+    event = load_event("post_pairs_inline")
+    screen_name = event_body(event)["accounts"][0]["screen_name"]
+    caplog.set_level("DEBUG", logger="aws_lambda_powertools.event_handler.api_gateway")
+    # WHEN it is handled
+    result = invoke(api, event)
+    # THEN the route-arguments message names the request but none of its records
+    assert result.status == 200
+    messages = [record.getMessage() for record in caplog.records if "Calling API Route Handler" in record.getMessage()]
+    assert messages, "Powertools no longer logs the route arguments: this test (and the repr=False) can go"
+    assert all("hashtag=" in message and screen_name not in message for message in messages), messages[0][:300]

@@ -129,8 +129,10 @@ class PairsRequest(BaseModel):
         },
     )
 
-    posts: Posts = None
-    accounts: Accounts = None
+    # repr=False: Powertools logs the route arguments with an f-string on every request (even at INFO), and the
+    # repr of thousands of records would cost milliseconds per request.
+    posts: Posts = Field(default=None, repr=False)
+    accounts: Accounts = Field(default=None, repr=False)
     posts_upload_id: UploadId = None
     accounts_upload_id: UploadId = None
     hashtag: Hashtag
