@@ -8,6 +8,7 @@ below); every response carries ``X-Request-Id``.
 """
 
 import time
+import warnings
 from datetime import datetime
 from functools import cache
 from http import HTTPStatus
@@ -70,6 +71,9 @@ SIGV4 = [{"sigv4": []}]
 logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])  # only what we call: patching every library X-Ray knows costs ~90 ms
 metrics = Metrics()
+# /health and the OpenAPI document publish no application metric (the cold-start metric is published on its own):
+# Powertools' documented way to silence its "No application metrics to publish" warning on those requests.
+warnings.filterwarnings("ignore", "No application metrics to publish.*")
 # botocore directly: boto3 would only add import time (s3transfer etc.); botocore S3 clients have
 # generate_presigned_post and honour AWS_ENDPOINT_URL_S3 like boto3's.
 s3 = botocore.session.get_session().create_client(
