@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import requests
 from moto import mock_aws
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -134,3 +135,13 @@ def invoke(api: ModuleType, event: dict[str, Any], context: FakeLambdaContext | 
     if headers.get("content-encoding") == "gzip":
         raw = gzip.decompress(raw)
     return HttpResult(status=result["statusCode"], headers=headers, raw_body=raw)
+
+
+def upload_file(api: ModuleType, event: dict[str, Any], content: bytes) -> str:
+    """Create an upload with ``event`` and send ``content`` through its presigned POST; return the upload id."""
+    created = invoke(api, event)
+    assert created.status == 201
+    ticket = created.json()
+    sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("data", content)}, timeout=10)
+    assert sent.status_code == 204
+    return ticket["upload_id"]

@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.api.conftest import EVENTS, TEST_ENV, FakeLambdaContext, event_body, invoke, load_event, with_body
+from tests.api.conftest import (
+    EVENTS,
+    TEST_ENV,
+    FakeLambdaContext,
+    event_body,
+    invoke,
+    load_event,
+    upload_file,
+    with_body,
+)
 
 pytestmark = pytest.mark.usefixtures("s3")
 
@@ -263,3 +272,19 @@ def test_deadline_passing_during_the_search_is_504(api: ModuleType, lambda_conte
     changed = {**request, "posts": posts, "accounts": accounts, "min_similarity": 0.0}
     lambda_context.remaining_ms = int(TEST_ENV["DEADLINE_MARGIN_MS"]) + 5
     assert_error(invoke(api, with_body(event, changed), lambda_context), 504, "deadline_exceeded")
+
+
+def test_deadline_passing_while_an_upload_is_read_is_504(api: ModuleType, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN a gzip TSV posts upload of ~5 MB decompressed whose *last* line is malformed (reading it to the end
+    # would be a 422 at that line), and a Lambda context leaving 1 ms beyond DEADLINE_MARGIN_MS
+    lines = b"".join(b"%d\t%d\tfalse\t#diedsuddenly\n" % (i, i % 97) for i in range(200_000))
+    content = gzip.compress(b"id\tauthor_id\tis_repost\thashtags\n" + lines + b"broken line\n")
+    upload_id = upload_file(api, load_event("create_upload"), content)
+    event, request = inline_request()
+    changed = {"posts_upload_id": upload_id, "accounts": request["accounts"], "hashtag": "#diedsuddenly"}
+    lambda_context.remaining_ms = int(TEST_ENV["DEADLINE_MARGIN_MS"]) + 1
+    # WHEN the job reads the upload
+    result = invoke(api, with_body(event, changed), lambda_context)
+    # THEN the contract's 504 (reading stopped at the deadline, before the bad line), not a 422 or a Lambda timeout
+    error = assert_error(result, 504, "deadline_exceeded")
+    assert error["details"] == [] and "time limit" in error["message"]

@@ -19,6 +19,7 @@ from tests.api.conftest import (
     event_body,
     invoke,
     load_event,
+    upload_file,
     with_body,
 )
 from tests.reference import get_hashtag_accounts, get_similar_screen_names
@@ -35,16 +36,6 @@ def reference_pairs(body: dict[str, Any]) -> list[list[Any]]:
     wanted = set(get_hashtag_accounts(body["posts"], hashtag))
     accounts = [a for a in body["accounts"] if a["id"] in wanted]
     return [list(pair) for pair in get_similar_screen_names(accounts, body.get("min_similarity", 0.8))]
-
-
-def upload_file(api: ModuleType, event: dict[str, Any], content: bytes) -> str:
-    """Create an upload with ``event`` and send ``content`` through its presigned POST; return the upload id."""
-    created = invoke(api, event)
-    assert created.status == 201
-    ticket = created.json()
-    sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("data", content)}, timeout=10)
-    assert sent.status_code == 204
-    return ticket["upload_id"]
 
 
 def test_health(api: ModuleType) -> None:

@@ -6,6 +6,7 @@ import base64
 import gzip
 import io
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -17,7 +18,7 @@ import urllib3
 from botocore.config import Config
 from botocore.response import StreamingBody
 
-from sockpuppet import InputError
+from sockpuppet import DeadlineExceeded, InputError
 from sockpuppet.loaders import read_records as load_records
 from sockpuppet_api.storage import PayloadStore, StorageUnavailable, UploadNotFound, _S3Stream, owner_hash
 from tests.api.conftest import TEST_ENV
@@ -175,3 +176,17 @@ def test_timeout_in_the_middle_of_a_download_is_storage_unavailable() -> None:
     # THEN StorageUnavailable (a 503), not an InputError blaming the file
     with pytest.raises(StorageUnavailable), io.BufferedReader(_S3Stream(body)) as stream:
         load_records(stream, kind="accounts", format="jsonl")
+
+
+def test_read_records_stops_at_the_deadline(store: PayloadStore) -> None:
+    # GIVEN a posts upload whose last line is malformed, and a deadline that has already passed
+    ticket = store.create_upload(ALICE, kind="posts", fmt="jsonl", content_encoding="gzip")
+    good = b'{"author_id": "a", "is_repost": false, "hashtags": null}\n' * 1000
+    post_file(ticket, gzip.compress(good + b"not json\n"))
+    # WHEN read with that deadline THEN DeadlineExceeded (reading stopped), not the InputError of the last line
+    with pytest.raises(DeadlineExceeded):
+        store.read_records(ALICE, ticket.upload_id, kind="posts", deadline=time.monotonic() - 1)
+    # AND without a deadline the same upload is read to its end
+    with pytest.raises(InputError) as caught:
+        store.read_records(ALICE, ticket.upload_id, kind="posts")
+    assert caught.value.details[0]["loc"] == ["posts", "line", 1001]

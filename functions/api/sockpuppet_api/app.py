@@ -156,7 +156,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _records(
-    request: PairsRequest, kind: Literal["posts", "accounts"], source: str, owner: str
+    request: PairsRequest, kind: Literal["posts", "accounts"], source: str, owner: str, deadline: float
 ) -> tuple[list[dict[str, Any]], list[str | int]]:
     """Inline records as given, or the caller's upload streamed from S3; with the location prefix of a record.
 
@@ -169,7 +169,7 @@ def _records(
     upload_id = getattr(request, f"{kind}_upload_id")
     where: list[str | int] = [source, f"{kind}_upload_id"]
     try:
-        return store.read_records(owner, upload_id, kind=kind), [*where, "record"]
+        return store.read_records(owner, upload_id, kind=kind, deadline=deadline), [*where, "record"]
     except UploadNotFound as exc:
         raise UploadNotFound(exc.upload_id, loc=where) from None
     except InputError as exc:
@@ -235,8 +235,8 @@ def _similar_pairs(request: PairsRequest, source: str) -> Response:
     deadline = _deadline()
     owner = _owner()
     _check_request(request, source)
-    posts, posts_at = _records(request, "posts", source, owner)
-    accounts, accounts_at = _records(request, "accounts", source, owner)
+    posts, posts_at = _records(request, "posts", source, owner, deadline)
+    accounts, accounts_at = _records(request, "accounts", source, owner, deadline)
     _check_records(posts, "posts", posts_at)
     _check_records(accounts, "accounts", accounts_at)
     started = time.perf_counter()
