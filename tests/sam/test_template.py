@@ -28,12 +28,15 @@ TEMPLATE = ROOT / "template.yaml"
 SAMCONFIG = ROOT / "samconfig.toml"
 DESIGN = ROOT / "docs" / "design.md"
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+DEFAULT_ROUTE = ("ANY", "$default")
+"""An HttpApi event without Method and Path: SAM's $default route (unmatched requests reach our 404/405)."""
 EXPECTED_ROUTES = {
     ("POST", "/v1/similar-account-pairs"),
     ("GET", "/v1/similar-account-pairs"),
     ("POST", "/v1/uploads"),
     ("GET", "/openapi.json"),
     ("GET", "/health"),
+    DEFAULT_ROUTE,
 }
 PUBLIC_ROUTES = {("GET", "/health")}
 ELF_MACHINE_AARCH64 = 183
@@ -113,14 +116,19 @@ def _design_defaults() -> dict[str, str]:
     return dict(rows)
 
 
+def _route(event: dict[str, Any]) -> tuple[str, str]:
+    return (event["Method"], event["Path"]) if "Path" in event or "Method" in event else DEFAULT_ROUTE
+
+
 def test_every_route_but_health_requires_iam(resources: dict[str, dict[str, Any]]) -> None:
     # GIVEN the HTTP API and the function's HttpApi events
     api_name, api = _one(resources, "AWS::Serverless::HttpApi")
     _, function = _one(resources, "AWS::Serverless::Function")
     events = function["Properties"]["Events"].values()
     # WHEN the routes and their auth are collected
-    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]): e["Properties"] for e in events}
-    # THEN the routes are the contract's, IAM is the API default, only /health opts out, all on this API
+    routes = {_route(e["Properties"]): e["Properties"] for e in events}
+    # THEN the routes are the contract's plus $default, IAM is the API default (also on $default), only /health opts
+    # out, all on this API
     assert set(routes) == EXPECTED_ROUTES
     assert api["Properties"]["Auth"] == {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
     for route, props in routes.items():
