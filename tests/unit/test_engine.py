@@ -167,13 +167,19 @@ def test_boundary_scores_are_kept_strictly(left: str, right: str, method: engine
         assert found.score.tolist() == [score] * pairs
 
 
-def test_budgets_cover_every_passing_distance() -> None:
-    # GIVEN reachable thresholds WHEN budgets are computed THEN every distance whose score passes is within budget
+def test_budgets_are_exact_for_any_pair_shape() -> None:
+    # GIVEN pairs of several shapes at each (length, distance) WHEN rapidfuzz scores them
+    # THEN a pair passes exactly when its distance is within the budget of its longer length
     for threshold in BOUNDARIES:
-        k = budgets(20, threshold)
-        for m in range(1, 21):
-            passing = [d for d in range(m + 1) if 1 - d / m > threshold]
-            assert k[m] >= max(passing, default=-1)
+        k = budgets(range(1, 33), threshold)
+        assert k[0] == -1
+        for m in range(1, 17):
+            for d in range(m + 1):
+                shapes = [("x" * m, "x" * (m - d) + "y" * d), ("q" * m, "q" * (m - d)), ("ab" * m, "ba" * m)]
+                for left, right in shapes:
+                    distance = DamerauLevenshtein.distance(left, right)
+                    passes = DamerauLevenshtein.normalized_similarity(left, right) > threshold
+                    assert passes == (distance <= k[max(len(left), len(right))])
 
 
 def test_accounts_duplicates_collapse_and_conflicts_fail() -> None:

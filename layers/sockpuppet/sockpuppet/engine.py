@@ -8,12 +8,13 @@ Definitions
 -----------
 rapidfuzz's ``DamerauLevenshtein`` is the *unrestricted* Damerau-Levenshtein distance ``d`` (insertions,
 deletions, substitutions and transpositions of adjacent characters, each costing 1, applied in any sequence) over
-code points, and ``normalized_similarity = 1 - d / M`` with ``M = max(len(a), len(b))``. For a longer length ``M``
-the *budget* ``k(M)`` is the largest ``d`` whose score ``1.0 - d / M`` (evaluated in float64) exceeds
-``t - SLACK``: every pair that can pass has ``d <= k(M)``. The budget is deliberately generous at the boundary;
-candidates are always checked against rapidfuzz's own score with the strict ``> t`` test, so a generous budget
-only costs time, never correctness. No normalized ``score_cutoff`` is ever passed to rapidfuzz (it applies its
-own epsilon and drops boundary scores: ``"ab"``/``"aba"`` scores 0.6666666666666667 but is cut at
+code points, and ``normalized_similarity = 1 - d / M`` with ``M = max(len(a), len(b))``: a function of ``(d, M)``
+alone (rapidfuzz computes ``1.0 - double(d) / double(M)``), non-increasing in ``d``. For a longer length ``M`` the
+*budget* ``k(M)`` is the largest ``d`` whose score exceeds ``t``, found with that float formula and then confirmed
+at the boundary with rapidfuzz itself on a canonical pair (``"a" * M`` vs ``"a" * (M - d) + "b" * d``, distance
+``d``): every pair that can pass has ``d <= k(M)``. Candidates are always checked against rapidfuzz's own score
+with the strict ``> t`` test. No normalized ``score_cutoff`` is ever passed to rapidfuzz (it applies its own
+epsilon and drops boundary scores: ``"ab"``/``"aba"`` scores 0.6666666666666667 but is cut at
 ``score_cutoff=0.6666666666666666``); only integer distance cutoffs are.
 
 Why the candidates are a superset of the answer
@@ -74,8 +75,6 @@ __all__ = ["PairArrays", "get_similar_screen_names", "similar_name_pairs"]
 
 Method = Literal["auto", "filter", "scan"]
 
-SLACK = 1e-9
-"""Float slack of the budgets ``k(M)`` (only widens the candidate set)."""
 BLOCK_CELLS = 1 << 22
 """Upper bound on the cells of one scan ``cdist`` block (int32: 16 MiB)."""
 CHUNK_KEYS = 1 << 21
@@ -162,27 +161,37 @@ def _expand(codes: npt.NDArray[np.int64], a: npt.NDArray[np.int64], b: npt.NDArr
     return PairArrays(first[sort], second[sort], np.asarray(score, np.float64)[sort])
 
 
-def budgets(max_length: int, min_similarity: float) -> npt.NDArray[np.int64]:
-    """Per longer length ``M`` (index), the largest distance that can still pass the threshold (-1: none).
+def _canonical_score(length: int, distance: int) -> float:
+    """rapidfuzz's normalized similarity of a pair with longer length ``length`` at distance ``distance``."""
+    return DamerauLevenshtein.normalized_similarity("a" * length, "a" * (length - distance) + "b" * distance)
+
+
+def budgets(lengths: Iterable[int], min_similarity: float) -> npt.NDArray[np.int64]:
+    """Per longer length ``M`` (index), the largest distance that still passes the threshold (-1: none).
 
     Parameters
     ----------
-    max_length
-        Longest length of interest.
+    lengths
+        The longer lengths of interest (positive).
     min_similarity
         The threshold ``t``.
 
     Returns
     -------
     numpy.ndarray
-        ``k[M]`` for ``M`` in ``0..max_length``: the largest ``d <= M`` with ``1.0 - d / M > t - SLACK``
-        (float64), ``-1`` when no ``d`` qualifies; ``k[0] = -1`` (empty names never pair).
+        ``k[M]`` for ``M`` in ``0..max(lengths)``: the largest ``d <= M`` whose score ``1 - d / M`` (as rapidfuzz
+        computes it) is ``> t``; ``-1`` when no ``d`` qualifies and for lengths not asked for.
     """
-    k = np.full(max_length + 1, -1, np.int64)
-    for m in range(1, max_length + 1):
-        passing = np.flatnonzero(1.0 - np.arange(m + 1, dtype=np.float64) / m > min_similarity - SLACK)
-        if passing.size:
-            k[m] = passing[-1]
+    wanted = sorted(set(lengths))
+    k = np.full((wanted[-1] if wanted else 0) + 1, -1, np.int64)
+    for m in wanted:
+        passing = np.flatnonzero(1.0 - np.arange(m + 1, dtype=np.float64) / m > min_similarity)
+        budget = int(passing[-1]) if passing.size else -1
+        while budget < m and _canonical_score(m, budget + 1) > min_similarity:
+            budget += 1
+        while budget >= 0 and not _canonical_score(m, budget) > min_similarity:
+            budget -= 1
+        k[m] = budget
     return k
 
 
@@ -207,7 +216,7 @@ class _Search:
         self.threads = workers if workers >= 1 else len(os.sched_getaffinity(0))
         self.pool: ThreadPoolExecutor | None = None
         self.lengths = np.fromiter(map(len, names), dtype=np.int64, count=self.n)
-        self.k = budgets(int(self.lengths.max(initial=0)), min_similarity)
+        self.k = budgets(np.unique(self.lengths).tolist(), min_similarity)
         order = np.argsort(self.lengths, kind="stable")
         bounds = np.searchsorted(self.lengths[order], np.arange(self.k.size + 1))
         self.by_length = [order[bounds[m] : bounds[m + 1]] for m in range(self.k.size)]
