@@ -54,7 +54,7 @@ def test_openapi_document_describes_the_routes(api: ModuleType) -> None:
     assert document["openapi"].startswith("3.")
     operations = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
     expected = {(path, m.strip()) for path, methods in api.ALLOWED_METHODS.items() for m in methods.split(",")}
-    assert operations == expected - {(api.OPENAPI_PATH, "GET")}
+    assert operations == expected
     post = document["paths"]["/v1/similar-account-pairs"]["post"]
     schema_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     request_schema = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
@@ -67,6 +67,7 @@ def test_openapi_document_describes_the_routes(api: ModuleType) -> None:
     assert error_ref.endswith("/ErrorResponse")
     assert post["security"] == [{"sigv4": []}]
     assert "security" not in document["paths"]["/health"]["get"]
+    assert document["paths"]["/openapi.json"]["get"]["security"] == [{"sigv4": []}]
 
 
 @pytest.mark.parametrize("name", ["post_pairs_inline", "post_pairs_gzip"])
@@ -327,3 +328,24 @@ def test_route_arguments_logged_by_powertools_leave_the_records_out(
     messages = [record.getMessage() for record in caplog.records if "Calling API Route Handler" in record.getMessage()]
     assert messages, "Powertools no longer logs the route arguments: this test (and the repr=False) can go"
     assert all("hashtag=" in message and screen_name not in message for message in messages), messages[0][:300]
+
+
+def test_openapi_document_says_only_what_the_function_does(api: ModuleType) -> None:
+    # GIVEN the served OpenAPI document
+    document = invoke(api, load_event("get_openapi")).json()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    # WHEN the routes without parameters, the GET's inline JSON parameters and the record schemas are read
+    get = {parameter["name"]: parameter for parameter in paths["/v1/similar-account-pairs"]["get"]["parameters"]}
+    post, account = (schemas["PairsRequest"]["properties"][kind]["items"] for kind in ("posts", "accounts"))
+    # THEN routes that take no input document no 422 (and no unused validation-error models remain)
+    for path in ("/health", "/openapi.json"):
+        assert set(paths[path]["get"]["responses"]) == {"200", "500"}
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    # AND the inline records of the GET are JSON arrays of records (content application/json), not free strings
+    for kind in ("posts", "accounts"):
+        assert "schema" not in get[kind]
+        assert get[kind]["content"]["application/json"]["schema"]["type"] == "array"
+    # AND records are described as the library validates them: required fields only, extra fields allowed
+    assert set(post["properties"]) == set(post["required"]) == {"author_id", "is_repost", "hashtags"}
+    assert set(account["properties"]) == set(account["required"]) == {"id", "screen_name"}
+    assert post["additionalProperties"] is True and account["additionalProperties"] is True

@@ -17,7 +17,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SkipValidati
 from sockpuppet_api.config import settings
 
 __all__ = [
+    "ACCOUNTS_SCHEMA",
     "HASHTAG_PATTERN",
+    "POSTS_SCHEMA",
     "UPLOAD_ID_PATTERN",
     "ErrorResponse",
     "HealthResponse",
@@ -35,23 +37,32 @@ HASHTAG_PATTERN = rf"^#?[^#{_WHITESPACE}][^{_WHITESPACE}]*$"
 MAX_HASHTAG_LENGTH = 280
 
 _NULL: dict[str, Any] = {"type": "null"}
-_OPTIONAL_TEXT: dict[str, Any] = {"anyOf": [{"type": "string"}, _NULL]}
-_ID_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "format": "int64"}]}
+# Records are described as the library validates them: the required fields with every value form it accepts, and
+# nothing else (other fields, such as a post's id or text, are allowed and ignored). JSON Schema cannot tell 3 from
+# 3.0 (both are "integer"), while the library refuses every JSON number with a fraction or an exponent: a float
+# cannot hold every 64-bit id exactly, and turning 2350999649324164959.0 into another id silently would be worse
+# than a 422. The descriptions say so.
+_ID_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "format": "int64"}],
+    "description": "a non-empty string, or a JSON integer (used as its decimal string); "
+    "numbers written with a fraction or an exponent (3.0, 1e3) are refused",
+}
+_TRUTH_WORD = "[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0"
 POST_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "A post (columns of the original posts.tsv); extra fields are ignored.",
+    "description": "A post (columns of the original posts.tsv); other fields (id, created_at, text, ...) are "
+    "allowed and ignored.",
     "properties": {
-        "id": _ID_SCHEMA,
-        "created_at": _OPTIONAL_TEXT,
         "author_id": _ID_SCHEMA,
         "is_repost": {
             "anyOf": [
                 {"type": "boolean"},
                 {"type": "integer", "enum": [0, 1]},
-                {"type": "string", "enum": ["true", "false", "True", "False", "TRUE", "FALSE", "1", "0"]},
-            ]
+                {"type": "string", "pattern": rf"^[{_WHITESPACE}]*({_TRUTH_WORD})[{_WHITESPACE}]*$"},
+            ],
+            "description": "true/false, the JSON integers 0/1, or the strings true/false (any case) and 1/0, "
+            "surrounding whitespace allowed (the TSV form)",
         },
-        "text": _OPTIONAL_TEXT,
         "hashtags": {
             "anyOf": [
                 {"type": "array", "items": {"type": "string"}},
@@ -61,27 +72,31 @@ POST_SCHEMA: dict[str, Any] = {
         },
     },
     "required": ["author_id", "is_repost", "hashtags"],
+    "additionalProperties": True,
 }
 ACCOUNT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "An account (columns of the original accounts.tsv); extra fields are ignored.",
+    "description": "An account (columns of the original accounts.tsv); other fields (created_at, ...) are allowed "
+    "and ignored.",
     "properties": {
         "id": _ID_SCHEMA,
-        "created_at": _OPTIONAL_TEXT,
         "screen_name": {"anyOf": [{"type": "string", "maxLength": settings.max_screen_name_length}, _NULL]},
     },
     "required": ["id", "screen_name"],
+    "additionalProperties": True,
 }
+POSTS_SCHEMA: dict[str, Any] = {"type": "array", "items": POST_SCHEMA, "maxItems": settings.max_records}
+ACCOUNTS_SCHEMA: dict[str, Any] = {"type": "array", "items": ACCOUNT_SCHEMA, "maxItems": settings.max_records}
 
 Posts = Annotated[
     list[dict[str, Any]] | None,
     SkipValidation,
-    WithJsonSchema({"type": "array", "items": POST_SCHEMA, "maxItems": settings.max_records}),
+    WithJsonSchema(POSTS_SCHEMA),
 ]
 Accounts = Annotated[
     list[dict[str, Any]] | None,
     SkipValidation,
-    WithJsonSchema({"type": "array", "items": ACCOUNT_SCHEMA, "maxItems": settings.max_records}),
+    WithJsonSchema(ACCOUNTS_SCHEMA),
 ]
 UploadId = Annotated[
     str | None,
