@@ -79,6 +79,7 @@ def test_upload_ids_are_unguessable(store: PayloadStore) -> None:
         ("jsonl", None, b'{"id": 1, "screen_name": "a"}\n' + b'{"id": "2", "screen_name": null}\n'),
         ("tsv", "gzip", gzip.compress(b"id\tcreated_at\tscreen_name\n1\t2020\ta\n2\t2021\t\n")),
     ],
+    ids=["json", "jsonl-gzip", "jsonl", "tsv-gzip"],
 )
 def test_read_records_streams_each_format(store: PayloadStore, fmt: str, encoding: str | None, content: bytes) -> None:
     # GIVEN accounts uploaded through the presigned POST in a format/encoding
