@@ -18,6 +18,7 @@ import orjson
 import requests
 from requests.auth import AuthBase
 
+from sockpuppet.loaders import read_accounts, read_posts
 from sockpuppet_client.auth import CredentialsLike, SigV4Auth, region_from_url
 from sockpuppet_client.errors import SockpuppetError
 from sockpuppet_client.payloads import EncodedRecords, FilePayload, MultipartBody, encode_records, inline_body
@@ -389,10 +390,6 @@ class Client:
             return self._encode(source, cleanup)
         payload = FilePayload.of(source)
         if payload.size > self.inline_limit_bytes:
-            return payload
-        try:
-            from sockpuppet.loaders import read_accounts, read_posts
-        except ImportError:  # the library is not installed next to the client: let the service parse the file
             return payload
         read = read_posts if kind == "posts" else read_accounts
         records = read(payload.path, format=payload.format, compression=payload.compression)

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import orjson
+
+from sockpuppet.loaders import Compression, Format, detect_format
 
 __all__ = [
     "EncodedRecords",
@@ -27,40 +29,8 @@ __all__ = [
     "inline_body",
 ]
 
-Format = Literal["tsv", "json", "jsonl"]
-Compression = Literal["gzip"] | None
-
-_EXTENSIONS: dict[str, Format] = {".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _BATCH = 2048
 _CHUNK = 1 << 16
-
-
-def detect_format(path: str | os.PathLike[str]) -> tuple[Format, Compression]:
-    """``(format, compression)`` from a file name, as the ``sockpuppet`` loaders infer it.
-
-    Parameters
-    ----------
-    path
-        A name ending in ``.tsv``, ``.json``, ``.jsonl`` or ``.ndjson``, optionally followed by ``.gz``.
-
-    Returns
-    -------
-    tuple
-        E.g. ``("tsv", None)`` or ``("jsonl", "gzip")``.
-
-    Raises
-    ------
-    ValueError
-        For any other extension.
-    """
-    name = Path(path).name.lower()
-    compression: Compression = None
-    if name.endswith(".gz"):
-        compression, name = "gzip", name[:-3]
-    fmt = _EXTENSIONS.get(Path(name).suffix)
-    if fmt is None:
-        raise ValueError(f"cannot infer the format of {os.fspath(path)!r}: use .tsv, .json, .jsonl or .ndjson (+ .gz)")
-    return fmt, compression
 
 
 @dataclass(frozen=True, slots=True)
