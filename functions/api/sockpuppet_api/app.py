@@ -109,6 +109,9 @@ def _errors(*statuses: int) -> dict[int, dict[str, Any]]:
 
 
 DATA_ROUTE_ERRORS = (400, 403, 404, 413, 415, 422, 500, 503, 504)
+PAIRS_RESPONSES = {
+    200: {"description": "Pairs (inline or at result_url)", "content": _json_content(PairsResponse)}
+} | _errors(*DATA_ROUTE_ERRORS)
 
 
 # --- responses, identity --------------------------------------------------------------------------------------
@@ -333,8 +336,7 @@ def openapi_document():
     tags=["pairs"],
     compress=True,
     security=SIGV4,
-    responses={200: {"description": "Pairs (inline or at result_url)", "content": _json_content(PairsResponse)}}
-    | _errors(*DATA_ROUTE_ERRORS),
+    responses=PAIRS_RESPONSES,
 )
 def post_similar_pairs(request: Annotated[PairsRequest, Body()]):
     metrics.add_metric(name="RequestBodyBytes", unit=MetricUnit.Bytes, value=len(app.current_event.body_bytes))
@@ -347,8 +349,7 @@ def post_similar_pairs(request: Annotated[PairsRequest, Body()]):
     tags=["pairs"],
     compress=True,
     security=SIGV4,
-    responses={200: {"description": "Pairs (inline or at result_url)", "content": _json_content(PairsResponse)}}
-    | _errors(*DATA_ROUTE_ERRORS),
+    responses=PAIRS_RESPONSES,
 )
 def get_similar_pairs(
     hashtag: Annotated[str, Query(min_length=1, max_length=MAX_HASHTAG_LENGTH, pattern=HASHTAG_PATTERN)],
