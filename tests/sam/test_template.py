@@ -110,6 +110,21 @@ def _sam_env() -> dict[str, str]:
     return env
 
 
+def _run_sam(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    """``sam <args> --template-file template.yaml`` from the repository root; fails the test unless it exits 0."""
+    done = subprocess.run(
+        [_sam(), *args, "--template-file", str(TEMPLATE)],
+        cwd=ROOT,
+        env=_sam_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 def _design_defaults() -> dict[str, str]:
     """Variable -> template default from the configuration table of docs/design.md (single-variable rows)."""
     rows = re.findall(r"^\| `([A-Z0-9_]+)` \|[^|]*\| ([^|]+?) \|$", DESIGN.read_text(encoding="utf-8"), re.MULTILINE)
@@ -348,16 +363,7 @@ def test_samconfig_deploys_with_a_reviewed_change_set() -> None:
 @pytest.mark.xdist_group("sam")
 def test_sam_validate_lint_is_clean() -> None:
     # GIVEN the template WHEN `sam validate --lint` runs (offline) THEN it passes without findings
-    done = subprocess.run(
-        [_sam(), "validate", "--lint", "--template-file", str(TEMPLATE)],
-        cwd=ROOT,
-        env=_sam_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = _run_sam("validate", "--lint", timeout=300)
     assert "is a valid SAM Template" in done.stdout
 
 
@@ -376,16 +382,7 @@ def _tree_bytes(root: Path) -> int:
 def test_sam_build_produces_arm64_layer_and_function(tmp_path: Path) -> None:
     # GIVEN the template WHEN `sam build` runs into a scratch directory (no Docker: pip fetches arm64 wheels)
     build_dir, cache = tmp_path / "build", tmp_path / "cache"
-    done = subprocess.run(
-        [_sam(), "build", "--template-file", str(TEMPLATE), "--build-dir", str(build_dir), "--cache-dir", str(cache)],
-        cwd=ROOT,
-        env=_sam_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    _run_sam("build", "--build-dir", str(build_dir), "--cache-dir", str(cache), timeout=900)
     layer = build_dir / "SockpuppetLayer" / "python"
     function = build_dir / "SockpuppetFunction"
     # THEN the layer holds the library and an aarch64 rapidfuzz extension, the function holds sockpuppet_api only
