@@ -16,7 +16,14 @@ from sockpuppet.groups import groups_from_pairs
 from sockpuppet.hashtags import HashtagMatch, authors_with_hashtag, normalize_hashtag
 from sockpuppet.records import MAX_DETAILS, AccountRow, account_rows, post_rows
 
-__all__ = ["SimilarAccountsResult", "find_similar_accounts", "select_accounts"]
+__all__ = [
+    "MatchedAccounts",
+    "SimilarAccountsResult",
+    "build_result",
+    "find_similar_accounts",
+    "match_accounts",
+    "select_accounts",
+]
 
 Pair = tuple[str, str, float]
 
@@ -134,6 +141,121 @@ def select_accounts(rows: Iterable[AccountRow], wanted: set[str]) -> tuple[list[
     return ids, [names[ident] for ident in ids], set(names)
 
 
+@dataclass(frozen=True, slots=True)
+class MatchedAccounts:
+    """The accounts a job compares: the first half of :func:`find_similar_accounts` (the asynchronous job runs the
+    pair search of these names elsewhere and builds the result with :func:`build_result`).
+
+    Attributes
+    ----------
+    ids
+        Distinct account ids (with a record) that posted the hashtag, in accounts-input order.
+    names
+        Their screen names (``None`` or empty: never paired).
+    hashtag
+        The normalised hashtag (with its ``#``).
+    min_similarity
+        The validated threshold.
+    authors_without_account
+        Authors who posted the hashtag but have no account record.
+    """
+
+    ids: list[str]
+    names: list[str | None]
+    hashtag: str
+    min_similarity: float
+    authors_without_account: int
+
+
+def match_accounts(
+    posts: Iterable[dict[str, Any]],
+    accounts: Iterable[dict[str, Any]],
+    *,
+    hashtag: str,
+    min_similarity: float = 0.8,
+    hashtag_match: HashtagMatch = "exact",
+) -> MatchedAccounts:
+    """Validate the parameters and records and select the accounts that posted ``hashtag``.
+
+    Parameters are those of :func:`find_similar_accounts`.
+
+    Returns
+    -------
+    MatchedAccounts
+        The accounts to compare and the counts of the result.
+
+    Raises
+    ------
+    InputError
+        On invalid parameters or records (with field locations), or conflicting duplicate account ids.
+    """
+    tag = normalize_hashtag(hashtag)
+    threshold = check_min_similarity(min_similarity)
+    if hashtag_match not in ("exact", "case_insensitive"):
+        raise InputError.at(("hashtag_match",), f"must be 'exact' or 'case_insensitive', got {hashtag_match!r}")
+    authors = set(authors_with_hashtag(post_rows(posts), tag, match=hashtag_match))
+    ids, names, all_ids = select_accounts(account_rows(accounts), authors)
+    return MatchedAccounts(
+        ids=ids,
+        names=names,
+        hashtag=tag,
+        min_similarity=threshold,
+        authors_without_account=len(authors - all_ids),
+    )
+
+
+def build_result(
+    matched: MatchedAccounts, found: engine.PairArrays, *, max_pairs: int | None = None, with_groups: bool = False
+) -> SimilarAccountsResult:
+    """The job's result from its accounts and the pairs the search found among ``matched.names``.
+
+    Parameters
+    ----------
+    matched
+        From :func:`match_accounts`.
+    found
+        Index pairs into ``matched.names`` in the reference order (:func:`sockpuppet.engine.similar_name_pairs`).
+    max_pairs
+        Keep only the first ``max_pairs`` pairs; ``None`` keeps all.
+    with_groups
+        Also compute the groups.
+
+    Returns
+    -------
+    SimilarAccountsResult
+        Pairs as account ids, counts and (optionally) groups.
+
+    Raises
+    ------
+    InputError
+        If ``max_pairs`` is not a non-negative integer or ``None``.
+    """
+    limit = _check_max_pairs(max_pairs)
+    ids = matched.ids
+    first = np.asarray(found.first, dtype=np.int64)
+    second = np.asarray(found.second, dtype=np.int64)
+    score = np.asarray(found.score, dtype=np.float64)
+    pair_count = int(first.size)
+    keep = pair_count if limit is None else min(limit, pair_count)
+    id_array = np.array(ids, dtype=object)
+    pairs = list(
+        zip(id_array[first[:keep]].tolist(), id_array[second[:keep]].tolist(), score[:keep].tolist(), strict=True)
+    )
+    groups = None
+    if with_groups:
+        groups = [[ids[i] for i in group] for group in groups_from_pairs(len(ids), first, second)]
+    return SimilarAccountsResult(
+        similar_account_pairs=pairs,
+        pair_count=pair_count,
+        hashtag=matched.hashtag,
+        min_similarity=matched.min_similarity,
+        accounts_matched=len(ids),
+        authors_without_account=matched.authors_without_account,
+        truncated=keep < pair_count,
+        groups=groups,
+    )
+
+
 def find_similar_accounts(
     posts: Iterable[dict[str, Any]],
     accounts: Iterable[dict[str, Any]],
@@ -185,35 +307,11 @@ def find_similar_accounts(
     DeadlineExceeded
         When ``deadline`` passes.
     """
-    tag = normalize_hashtag(hashtag)
-    threshold = check_min_similarity(min_similarity)
     limit = _check_max_pairs(max_pairs)
-    if hashtag_match not in ("exact", "case_insensitive"):
-        raise InputError.at(("hashtag_match",), f"must be 'exact' or 'case_insensitive', got {hashtag_match!r}")
-    authors = set(authors_with_hashtag(post_rows(posts), tag, match=hashtag_match))
-    ids, names, all_ids = select_accounts(account_rows(accounts), authors)
+    matched = match_accounts(
+        posts, accounts, hashtag=hashtag, min_similarity=min_similarity, hashtag_match=hashtag_match
+    )
     if deadline is not None and time.monotonic() > deadline:
         raise DeadlineExceeded("deadline passed before the pair search started")
-    found = engine.similar_name_pairs(names, threshold, deadline=deadline, progress=progress)
-    first = np.asarray(found.first, dtype=np.int64)
-    second = np.asarray(found.second, dtype=np.int64)
-    score = np.asarray(found.score, dtype=np.float64)
-    pair_count = int(first.size)
-    keep = pair_count if limit is None else min(limit, pair_count)
-    id_array = np.array(ids, dtype=object)
-    pairs = list(
-        zip(id_array[first[:keep]].tolist(), id_array[second[:keep]].tolist(), score[:keep].tolist(), strict=True)
-    )
-    groups = None
-    if with_groups:
-        groups = [[ids[i] for i in group] for group in groups_from_pairs(len(ids), first, second)]
-    return SimilarAccountsResult(
-        similar_account_pairs=pairs,
-        pair_count=pair_count,
-        hashtag=tag,
-        min_similarity=threshold,
-        accounts_matched=len(ids),
-        authors_without_account=len(authors - all_ids),
-        truncated=keep < pair_count,
-        groups=groups,
-    )
+    found = engine.similar_name_pairs(matched.names, matched.min_similarity, deadline=deadline, progress=progress)
+    return build_result(matched, found, max_pairs=limit, with_groups=with_groups)
