@@ -10,6 +10,7 @@ from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.hashtags import get_hashtag_accounts, normalize_hashtag
 from sockpuppet.job import SimilarAccountsResult, find_similar_accounts
 from sockpuppet.loaders import detect_format, iter_records, read_accounts, read_posts
+from sockpuppet.shards import merge_shards, pairs_from_bytes, pairs_to_bytes, plan_shards, search_shard
 
 __version__ = "0.1.0"
 
@@ -23,7 +24,12 @@ __all__ = [
     "get_hashtag_accounts",
     "get_similar_screen_names",
     "iter_records",
+    "merge_shards",
     "normalize_hashtag",
+    "pairs_from_bytes",
+    "pairs_to_bytes",
+    "plan_shards",
     "read_accounts",
     "read_posts",
+    "search_shard",
 ]

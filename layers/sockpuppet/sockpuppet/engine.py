@@ -211,6 +211,7 @@ class _Search:
         deadline: float | None,
         progress: Callable[[int, int], None] | None,
         workers: int,
+        side: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         self.names = np.empty(len(names), dtype=object)
         self.names[:] = names
@@ -226,6 +227,14 @@ class _Search:
         order = np.argsort(self.lengths, kind="stable")
         bounds = np.searchsorted(self.lengths[order], np.arange(self.k.size + 1))
         self.by_length = [order[bounds[m] : bounds[m + 1]] for m in range(self.k.size)]
+        self.side = side
+        if side is None:
+            self.side_counts = None
+        else:
+            self.side_counts = [
+                np.concatenate(([0], np.cumsum(np.bincount(self.lengths[side == s], minlength=self.k.size))))
+                for s in (False, True)
+            ]
         self.id_bits = max(1, (self.n - 1).bit_length())
         self.found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
         self.done = 0
@@ -249,7 +258,15 @@ class _Search:
         return sum(self.by_length[length].size * math.comb(length, length - t) for length in lengths)
 
     def scan_pairs(self, t: int, group: list[int]) -> int:
-        return sum(self.by_length[m].size * self.count(t, m) for m in group)
+        if self.side_counts is None:
+            return sum(self.by_length[m].size * self.count(t, m) for m in group)
+        low = max(t, 1)
+        left, right = self.side_counts
+        return sum(
+            int(left[m + 1] - left[m]) * int(right[m + 1] - right[low])
+            + int(right[m + 1] - right[m]) * int(left[m + 1] - left[low])
+            for m in group
+        )
 
     def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         """``function`` over ``items`` on the search's threads (numpy releases the GIL in the heavy loops)."""
@@ -335,10 +352,23 @@ class _Search:
     # -- scan path ---------------------------------------------------------------------------------------------
 
     def scan(self, m: int) -> None:
-        """Blocked ``cdist`` of the names of length ``m`` against the names of length ``[T(m), m]``."""
+        """Blocked ``cdist`` of the names of length ``m`` against the names of length ``[T(m), m]``.
+
+        With sides, rows of one side meet only columns of the other (both orientations, so same-length pairs are
+        kept once by the ``second > first`` rule as without sides).
+        """
         rows = self.by_length[m]
+        columns = np.concatenate([self.by_length[length] for length in range(max(m - int(self.k[m]), 1), m + 1)])
+        if self.side is None:
+            self.scan_block(m, rows, columns)
+            return
+        for side in (False, True):
+            self.scan_block(m, rows[self.side[rows] == side], columns[self.side[columns] != side])
+
+    def scan_block(self, m: int, rows: npt.NDArray[np.int64], columns: npt.NDArray[np.int64]) -> None:
+        if rows.size == 0 or columns.size == 0:
+            return
         k = int(self.k[m])
-        columns = np.concatenate([self.by_length[length] for length in range(max(m - k, 1), m + 1)])
         column_names = self.names[columns]
         column_short = self.lengths[columns] < m
         step = max(1, BLOCK_CELLS // max(1, columns.size))
@@ -472,6 +502,8 @@ class _Search:
             a, b = ids[position], ids[position + offset]
             first, second = np.minimum(a, b), np.maximum(a, b)
             valid = longest_in_group[np.maximum(self.lengths[first], self.lengths[second])]
+            if self.side is not None:
+                valid &= self.side[first] != self.side[second]
             found_a.append(first[valid])
             found_b.append(second[valid])
             pending += int(valid.sum())
@@ -537,14 +569,51 @@ def similar_name_pairs(
     distinct, codes = _distinct(names)
     if not distinct:
         return _empty()
-    search = _Search(distinct, min_similarity, deadline, progress, workers)
-    search.check_deadline()
-    search.run(method)
-    a, b, s = search.result()
+    a, b, s = distinct_pairs(
+        distinct, min_similarity, deadline=deadline, progress=progress, workers=workers, method=method
+    )
     if min_similarity < 1.0:
         n = len(distinct)
         a, b, s = np.append(a, np.arange(n)), np.append(b, np.arange(n)), np.append(s, np.ones(n))
     return _expand(codes, a, b, s)
+
+
+def distinct_pairs(
+    names: list[str],
+    min_similarity: float,
+    *,
+    side: npt.NDArray[np.bool_] | None = None,
+    deadline: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = -1,
+    method: Method = "auto",
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The passing pairs of *distinct*, non-empty names (the search behind :func:`similar_name_pairs`).
+
+    Parameters
+    ----------
+    names
+        Distinct non-empty names.
+    min_similarity
+        Threshold in [0, 1] (strictly greater passes).
+    side
+        Optional boolean per name: when given, only pairs of names on different sides are searched (the
+        cross search of one shard of :mod:`sockpuppet.shards`).
+    deadline, progress, workers, method
+        As for :func:`similar_name_pairs` (``progress`` counts these names).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(a, b, score)``: name indices ``a < b`` (each pair once, in no particular order) and rapidfuzz's scores.
+        A name never pairs with itself here.
+    """
+    if method not in ("auto", "filter", "scan"):
+        raise ValueError(f"method must be 'auto', 'filter' or 'scan', got {method!r}")
+    search = _Search(names, min_similarity, deadline, progress, workers, side)
+    search.check_deadline()
+    search.run(method)
+    return search.result()
 
 
 def get_similar_screen_names(accounts: list[dict], min_similarity: float) -> list[tuple[str, str, float]]:
