@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.groups import groups_from_pairs
 from sockpuppet.hashtags import HashtagMatch, authors_with_hashtag, normalize_hashtag
 from sockpuppet.records import MAX_DETAILS, AccountRow, account_rows, post_rows
+from sockpuppet.signals import CoHashtagPair, SignalInputs, Signals, compute_signals, parse_signals, prepare_signals
 
 __all__ = [
     "MatchedAccounts",
@@ -52,6 +53,8 @@ class SimilarAccountsResult:
     groups
         Connected components of the similar-name graph over *all* pairs (also when truncated), as account ids;
         each group in accounts-input order, groups ordered by their first member. ``None`` unless requested.
+    co_hashtag_pairs, creation_bursts, clusters
+        The coordination signals (:mod:`sockpuppet.signals`); each ``None`` unless requested.
     """
 
     similar_account_pairs: list[Pair]
@@ -62,9 +65,12 @@ class SimilarAccountsResult:
     authors_without_account: int
     truncated: bool
     groups: list[list[str]] | None = None
+    co_hashtag_pairs: list[CoHashtagPair] | None = None
+    creation_bursts: list[dict[str, Any]] | None = None
+    clusters: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The API's 200 response body (``groups`` only when they were requested)."""
+        """The API's 200 response body (``groups`` and each signal only when they were requested)."""
         body: dict[str, Any] = {
             "similar_account_pairs": [list(pair) for pair in self.similar_account_pairs],
             "pair_count": self.pair_count,
@@ -78,6 +84,12 @@ class SimilarAccountsResult:
         }
         if self.groups is not None:
             body["groups"] = self.groups
+        if self.co_hashtag_pairs is not None:
+            body["co_hashtag_pairs"] = [list(pair) for pair in self.co_hashtag_pairs]
+        if self.creation_bursts is not None:
+            body["creation_bursts"] = self.creation_bursts
+        if self.clusters is not None:
+            body["clusters"] = self.clusters
         return body
 
 
@@ -158,6 +170,8 @@ class MatchedAccounts:
         The validated threshold.
     authors_without_account
         Authors who posted the hashtag but have no account record.
+    signal_inputs
+        What the requested signals need (times and hashtag events as columns); ``None`` when none was asked.
     """
 
     ids: list[str]
@@ -165,6 +179,7 @@ class MatchedAccounts:
     hashtag: str
     min_similarity: float
     authors_without_account: int
+    signal_inputs: SignalInputs | None = None
 
 
 def match_accounts(
@@ -174,6 +189,7 @@ def match_accounts(
     hashtag: str,
     min_similarity: float = 0.8,
     hashtag_match: HashtagMatch = "exact",
+    signals: Signals | dict[str, Any] | None = None,
 ) -> MatchedAccounts:
     """Validate the parameters and records and select the accounts that posted ``hashtag``.
 
@@ -187,21 +203,44 @@ def match_accounts(
     Raises
     ------
     InputError
-        On invalid parameters or records (with field locations), or conflicting duplicate account ids.
+        On invalid parameters or records (with field locations), conflicting duplicate account ids, or a
+        ``created_at`` a requested signal needs that is missing or unparseable (at its location).
     """
     tag = normalize_hashtag(hashtag)
     threshold = check_min_similarity(min_similarity)
     if hashtag_match not in ("exact", "case_insensitive"):
         raise InputError.at(("hashtag_match",), f"must be 'exact' or 'case_insensitive', got {hashtag_match!r}")
-    authors = set(authors_with_hashtag(post_rows(posts), tag, match=hashtag_match))
-    ids, names, all_ids = select_accounts(account_rows(accounts), authors)
+    wanted = parse_signals(signals)
+    if wanted.any:
+        posts, accounts = _sequence(posts), _sequence(accounts)
+    prows = post_rows(posts)
+    authors = set(authors_with_hashtag(prows, tag, match=hashtag_match))
+    arows = account_rows(accounts)
+    ids, names, all_ids = select_accounts(arows, authors)
+    inputs = None
+    if wanted.any:
+        inputs = prepare_signals(
+            wanted,
+            posts=posts,  # type: ignore[arg-type]
+            post_rows_=prows,
+            accounts=accounts,  # type: ignore[arg-type]
+            account_rows_=arows,
+            ids=ids,
+            names=names,
+            match=hashtag_match,
+        )
     return MatchedAccounts(
         ids=ids,
         names=names,
         hashtag=tag,
         min_similarity=threshold,
         authors_without_account=len(authors - all_ids),
+        signal_inputs=inputs,
     )
+
+
+def _sequence(records: Iterable[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    return records if isinstance(records, Sequence) else list(records)
 
 
 def build_result(
@@ -223,7 +262,7 @@ def build_result(
     Returns
     -------
     SimilarAccountsResult
-        Pairs as account ids, counts and (optionally) groups.
+        Pairs as account ids, counts, (optionally) groups, and the signals ``matched`` was prepared for.
 
     Raises
     ------
@@ -244,6 +283,16 @@ def build_result(
     groups = None
     if with_groups:
         groups = [[ids[i] for i in group] for group in groups_from_pairs(len(ids), first, second)]
+    extra: dict[str, Any] = {}
+    if matched.signal_inputs is not None:
+        found_signals = compute_signals(
+            matched.signal_inputs, ids=ids, names=matched.names, name_pairs=(first, second, score)
+        )
+        extra = {
+            "co_hashtag_pairs": found_signals.co_hashtag_pairs,
+            "creation_bursts": found_signals.creation_bursts,
+            "clusters": found_signals.clusters,
+        }
     return SimilarAccountsResult(
         similar_account_pairs=pairs,
         pair_count=pair_count,
@@ -253,6 +302,7 @@ def build_result(
         authors_without_account=matched.authors_without_account,
         truncated=keep < pair_count,
         groups=groups,
+        **extra,
     )
 
 
@@ -265,6 +315,7 @@ def find_similar_accounts(
     hashtag_match: HashtagMatch = "exact",
     max_pairs: int | None = None,
     with_groups: bool = False,
+    signals: Signals | dict[str, Any] | None = None,
     deadline: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SimilarAccountsResult:
@@ -290,6 +341,11 @@ def find_similar_accounts(
         Keep only the first ``max_pairs`` pairs (``truncated`` tells); ``None`` keeps all.
     with_groups
         Also compute the groups (connected components of the similar-name graph).
+    signals
+        Coordination signals to add (contract section 5): ``{"co_hashtag": {"window_seconds", "min_shared"} |
+        None, "creation_bursts": {"window_seconds", "min_accounts"} | None, "clusters": bool}`` or a
+        :class:`~sockpuppet.signals.Signals`. Clusters carry co-hashtag and burst evidence computed with the given
+        parameters, else the defaults. Signals need ``created_at`` values (:mod:`sockpuppet.times`).
     deadline
         A :func:`time.monotonic` value; past it :class:`DeadlineExceeded` is raised.
     progress
@@ -303,13 +359,14 @@ def find_similar_accounts(
     Raises
     ------
     InputError
-        On invalid parameters or records (with field locations), or conflicting duplicate account ids.
+        On invalid parameters or records (with field locations), conflicting duplicate account ids, or a
+        ``created_at`` a requested signal needs that is missing or unparseable (at its location).
     DeadlineExceeded
         When ``deadline`` passes.
     """
     limit = _check_max_pairs(max_pairs)
     matched = match_accounts(
-        posts, accounts, hashtag=hashtag, min_similarity=min_similarity, hashtag_match=hashtag_match
+        posts, accounts, hashtag=hashtag, min_similarity=min_similarity, hashtag_match=hashtag_match, signals=signals
     )
     if deadline is not None and time.monotonic() > deadline:
         raise DeadlineExceeded("deadline passed before the pair search started")

@@ -1,0 +1,845 @@
+"""Coordination evidence beyond similar names: co-hashtag pairs and account-creation bursts (contract section 5).
+
+Let M be the matched accounts (posted the hashtag, reposts excluded, under ``hashtag_match``, with an account
+record; in accounts-input order, identical duplicates once) and P the non-repost posts of the accounts in M (all
+their posts, any hashtag).
+
+* **Co-hashtag pairs**: for accounts ``a != b`` in M, ``S(a, b)`` is the set of hashtags ``h`` such that a post of
+  ``a`` and a post of ``b`` in P both carry ``h`` and their ``created_at`` differ by at most ``window_seconds``.
+  Pairs with ``|S| >= min_shared`` are reported as ``(id_a, id_b, |S|, sorted(S))``, ``id_a`` first in the
+  accounts input, in the order of ``(index of a, index of b)``.
+* **Creation bursts**: the accounts of M that have a ``created_at``, sorted by ``(time, input index)``; a burst is
+  a maximal run whose consecutive gaps are all ``<= window_seconds``; runs of at least ``min_accounts`` are
+  reported as ``{"start", "end", "account_ids"}``, ordered by start.
+
+Both are computed on columns (``int64`` arrays) by :func:`co_hashtag_arrays` and :func:`burst_arrays`; the
+record-level functions (:func:`co_hashtag_pairs`, :func:`creation_bursts`) and the job build those columns.
+
+The co-hashtag search never compares every pair of posts: (hashtag, time, account) events are sorted by
+(hashtag, time), and a sweep pairs each event only with the following events of the same hashtag within the
+window (shift ``k = 1, 2, ...`` over the still-active events, all in numpy), so the work is the number of event
+pairs that are actually within the window. Before the sweep, events that cannot take part in a reported pair are
+dropped exactly: an account with fewer than ``min_shared`` distinct hashtags in P cannot reach ``|S| >=
+min_shared``, and a hashtag carried by a single remaining account cannot be shared (repeated until nothing
+changes).
+
+Times are integer microseconds (:mod:`sockpuppet.times`), so "differ by at most the window" is exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sockpuppet.errors import InputError, Loc
+from sockpuppet.hashtags import HashtagMatch, authors_with_hashtag, normalize_hashtag
+from sockpuppet.records import MAX_DETAILS, AccountRow, PostRow, account_rows, post_rows
+from sockpuppet.times import MICROS, format_time, parse_times, seconds_to_micros
+
+__all__ = [
+    "BurstArrays",
+    "CoHashtagArrays",
+    "CoHashtagPair",
+    "burst_arrays",
+    "co_hashtag_arrays",
+    "co_hashtag_pairs",
+    "creation_bursts",
+]
+
+CoHashtagPair = tuple[str, str, int, list[str]]
+Int64Array = npt.NDArray[np.int64]
+
+_COMPACT_AT = 1 << 23
+"""Deduplicate the collected (pair, hashtag) keys whenever this many are pending."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoHashtagArrays:
+    """Co-hashtag pairs as columns.
+
+    Attributes
+    ----------
+    first, second
+        Account indices (``first < second``), ordered by ``(first, second)``.
+    tag_ptr
+        CSR offsets: the hashtags of pair ``i`` are ``tags[tag_ptr[i]:tag_ptr[i + 1]]``.
+    tags
+        Hashtag codes, ascending within each pair.
+    """
+
+    first: Int64Array
+    second: Int64Array
+    tag_ptr: Int64Array
+    tags: Int64Array
+
+    @property
+    def counts(self) -> Int64Array:
+        """``|S|`` of each pair."""
+        return np.diff(self.tag_ptr)
+
+
+@dataclass(frozen=True, slots=True)
+class BurstArrays:
+    """Creation bursts as columns.
+
+    Attributes
+    ----------
+    order
+        Indices of the accounts in the reported bursts, burst after burst, each burst by ``(time, index)``.
+    ptr
+        CSR offsets into ``order``: burst ``i`` is ``order[ptr[i]:ptr[i + 1]]``; bursts ordered by start.
+    start, end
+        First and last creation time of each burst (microseconds).
+    """
+
+    order: Int64Array
+    ptr: Int64Array
+    start: Int64Array
+    end: Int64Array
+
+
+def _dedupe_sorted(keys: Sequence[Int64Array]) -> npt.NDArray[np.bool_]:
+    """For rows already sorted by ``keys``: mask of the first row of each run of equal rows."""
+    n = keys[0].size
+    first = np.ones(n, dtype=np.bool_)
+    if n > 1:
+        same = np.ones(n - 1, dtype=np.bool_)
+        for key in keys:
+            same &= key[1:] == key[:-1]
+        first[1:] = ~same
+    return first
+
+
+def _prune(account: Int64Array, tag: Int64Array, min_shared: int) -> npt.NDArray[np.bool_]:
+    """Mask of the events that can take part in a reported pair (see the module docstring)."""
+    keep = np.ones(account.size, dtype=np.bool_)
+    while True:
+        rows = np.flatnonzero(keep)
+        if rows.size == 0:
+            return keep
+        a, t = account[rows], tag[rows]
+        order = np.lexsort((t, a))
+        distinct = _dedupe_sorted((a[order], t[order]))
+        pair_a, pair_t = a[order][distinct], t[order][distinct]
+        tags_of = np.bincount(pair_a, minlength=int(account.max()) + 1)
+        accounts_of = np.bincount(pair_t, minlength=int(tag.max()) + 1)
+        ok = (tags_of[a] >= min_shared) & (accounts_of[t] >= 2)
+        if ok.all():
+            return keep
+        keep[rows[~ok]] = False
+
+
+def co_hashtag_arrays(
+    account: npt.ArrayLike,
+    time: npt.ArrayLike,
+    tag: npt.ArrayLike,
+    *,
+    n_accounts: int,
+    window: int,
+    min_shared: int,
+) -> CoHashtagArrays:
+    """Co-hashtag pairs from (account, time, hashtag) events.
+
+    Parameters
+    ----------
+    account
+        Account index of each event (``0 .. n_accounts - 1``): one event per hashtag of a post in P.
+    time
+        The post's time of each event (integer microseconds).
+    tag
+        Hashtag code of each event (codes ordered like the hashtag strings, so pairs list them sorted).
+    n_accounts
+        Number of accounts (M).
+    window
+        ``window_seconds`` in microseconds (``>= 0``).
+    min_shared
+        Smallest ``|S|`` reported (``>= 1``).
+
+    Returns
+    -------
+    CoHashtagArrays
+        The pairs in ``(first, second)`` order with their hashtag codes.
+    """
+    account = np.asarray(account, dtype=np.int64)
+    time = np.asarray(time, dtype=np.int64)
+    tag = np.asarray(tag, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    if account.size:
+        keep = _prune(account, tag, min_shared)
+        account, time, tag = account[keep], time[keep], tag[keep]
+    if account.size < 2:
+        return CoHashtagArrays(empty, empty, np.zeros(1, dtype=np.int64), empty)
+    order = np.lexsort((account, time, tag))
+    account, time, tag = account[order], time[order], tag[order]
+    unique = _dedupe_sorted((tag, time, account))
+    account, time, tag = account[unique], time[unique], tag[unique]
+
+    pending_keys: list[Int64Array] = []
+    pending_tags: list[Int64Array] = []
+    pending = 0
+    kept_keys, kept_tags = empty, empty
+
+    def compact(keys: Int64Array, tags: Int64Array) -> tuple[Int64Array, Int64Array]:
+        by = np.lexsort((tags, keys))
+        keys, tags = keys[by], tags[by]
+        first = _dedupe_sorted((keys, tags))
+        return keys[first], tags[first]
+
+    active = np.arange(account.size - 1, dtype=np.int64)
+    shift = 1
+    while active.size:
+        other = active + shift
+        within = (tag[other] == tag[active]) & (time[other] - time[active] <= window)
+        active, other = active[within], other[within]
+        a, b = account[active], account[other]
+        differ = a != b
+        if differ.any():
+            a, b = a[differ], b[differ]
+            pending_keys.append(np.minimum(a, b) * n_accounts + np.maximum(a, b))
+            pending_tags.append(tag[active[differ]])
+            pending += int(differ.sum())
+            if pending >= _COMPACT_AT:
+                kept_keys, kept_tags = compact(
+                    np.concatenate([kept_keys, *pending_keys]), np.concatenate([kept_tags, *pending_tags])
+                )
+                pending_keys, pending_tags, pending = [], [], 0
+        shift += 1
+        active = active[active + shift < account.size]
+    keys, tags = compact(np.concatenate([kept_keys, *pending_keys]), np.concatenate([kept_tags, *pending_tags]))
+    if keys.size == 0:
+        return CoHashtagArrays(empty, empty, np.zeros(1, dtype=np.int64), empty)
+    starts = np.flatnonzero(_dedupe_sorted((keys,)))
+    counts = np.diff(np.append(starts, keys.size))
+    chosen = counts >= min_shared
+    pair_keys = keys[starts[chosen]]
+    row_keep = np.repeat(chosen, counts)
+    tag_ptr = np.zeros(int(chosen.sum()) + 1, dtype=np.int64)
+    np.cumsum(counts[chosen], out=tag_ptr[1:])
+    return CoHashtagArrays(pair_keys // n_accounts, pair_keys % n_accounts, tag_ptr, tags[row_keep])
+
+
+def burst_arrays(time: npt.ArrayLike, present: npt.ArrayLike, *, window: int, min_accounts: int) -> BurstArrays:
+    """Creation bursts over account creation times.
+
+    Parameters
+    ----------
+    time
+        Creation time of each account (integer microseconds), in input order.
+    present
+        Which accounts have a time (the others take no part).
+    window
+        ``window_seconds`` in microseconds (``> 0``).
+    min_accounts
+        Smallest burst reported (``>= 2``).
+
+    Returns
+    -------
+    BurstArrays
+        The bursts, ordered by start.
+    """
+    time = np.asarray(time, dtype=np.int64)
+    rows = np.flatnonzero(np.asarray(present, dtype=np.bool_))
+    order = rows[np.argsort(time[rows], kind="stable")]
+    sorted_time = time[order]
+    run = np.zeros(order.size, dtype=np.int64)
+    run[1:] = np.cumsum(np.diff(sorted_time) > window)
+    sizes = np.bincount(run, minlength=1 if order.size else 0)
+    chosen = np.flatnonzero(sizes >= min_accounts)
+    members = sizes[run] >= min_accounts
+    ptr = np.zeros(chosen.size + 1, dtype=np.int64)
+    np.cumsum(sizes[chosen], out=ptr[1:])
+    first = np.searchsorted(run, chosen)
+    last = first + sizes[chosen] - 1
+    return BurstArrays(order[members].astype(np.int64), ptr, sorted_time[first], sorted_time[last])
+
+
+# -- parameters ----------------------------------------------------------------------------------------------
+
+
+def check_window(value: Any, loc: Loc, *, positive: bool) -> int:
+    """``window_seconds`` as whole microseconds, or :class:`InputError` at ``loc``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError.at(loc, "must be a number of seconds")
+    if value < 0 or (positive and value == 0):
+        raise InputError.at(loc, f"must be {'>' if positive else '>='} 0, got {value}")
+    return seconds_to_micros(value)
+
+
+def check_count(value: Any, loc: Loc, *, minimum: int) -> int:
+    """An integer ``>= minimum``, or :class:`InputError` at ``loc``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError.at(loc, f"must be an integer >= {minimum}")
+    return value
+
+
+# -- from records ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """The matched accounts M (input order) and what the signals need about them."""
+
+    ids: list[str]
+    names: list[str | None]
+    records: list[int]
+    """Index of each matched account's first record in the accounts input."""
+
+
+def _records(values: Iterable[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    return values if isinstance(values, Sequence) else list(values)
+
+
+def first_records(rows: Sequence[AccountRow], ids: Sequence[str]) -> list[int]:
+    """Index of the first record of each id in ``rows``."""
+    n = len(rows)
+    first = dict(zip(map(itemgetter(0), reversed(rows)), range(n - 1, -1, -1), strict=True))
+    return [first[ident] for ident in ids]
+
+
+def _time_errors(kind: str, errors: list[tuple[int, str]], what: str) -> InputError:
+    details = [{"loc": [kind, index, "created_at"], "msg": msg} for index, msg in errors[:MAX_DETAILS]]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return InputError(f"{kind}.{errors[0][0]}.created_at: {errors[0][1]}{more}; {what}", details)
+
+
+def account_times(
+    accounts: Sequence[dict[str, Any]], matched: Matched, *, what: str
+) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+    """Creation times of the matched accounts (``(micros, present)``); unparseable ones raise :class:`InputError`."""
+    values = [accounts[i].get("created_at") for i in matched.records]
+    micros, present, errors = parse_times(values)
+    if errors:
+        raise _time_errors("accounts", [(matched.records[i], msg) for i, msg in errors], what)
+    return micros, present
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    """(account, time, hashtag) events of the posts in P that carry hashtags."""
+
+    account: Int64Array
+    time: Int64Array
+    tag: Int64Array
+    tag_names: list[str]
+
+
+def post_events(
+    posts: Sequence[dict[str, Any]], rows: Sequence[PostRow], matched: Matched, match: HashtagMatch
+) -> Events:
+    """Events of P (every non-repost post of a matched account, one event per hashtag it carries).
+
+    Raises
+    ------
+    InputError
+        When such a post (one with hashtags) has no parseable ``created_at`` (loc ``["posts", i, "created_at"]``).
+    """
+    index_of = {ident: i for i, ident in enumerate(matched.ids)}
+    codes: dict[str, int] = {}
+    fold = match == "case_insensitive"
+    post_index: list[int] = []
+    event_post: list[int] = []
+    event_account: list[int] = []
+    event_tag: list[int] = []
+    for i, (author, repost, tags) in enumerate(rows):
+        if repost or not tags:
+            continue
+        who = index_of.get(author)
+        if who is None:
+            continue
+        slot = len(post_index)
+        post_index.append(i)
+        for name in tags:
+            key = name.casefold() if fold else name
+            code = codes.setdefault(key, len(codes))
+            event_post.append(slot)
+            event_account.append(who)
+            event_tag.append(code)
+    micros, present, errors = parse_times([posts[i].get("created_at") for i in post_index])
+    if errors or not present.all():
+        unparseable = dict(errors)
+        required = "field required (a post with hashtags of a matched account needs a time)"
+        problems = [(post_index[i], unparseable.get(i, required)) for i in np.flatnonzero(~present).tolist()]
+        raise _time_errors("posts", problems, "co_hashtag needs the time of each post of the matched accounts")
+    names = sorted(codes)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[[codes[name] for name in names]] = np.arange(len(names), dtype=np.int64)
+    tag = rank[np.asarray(event_tag, dtype=np.int64)] if event_tag else np.zeros(0, dtype=np.int64)
+    time = micros[np.asarray(event_post, dtype=np.int64)] if event_post else np.zeros(0, dtype=np.int64)
+    return Events(np.asarray(event_account, dtype=np.int64), time, tag, names)
+
+
+def matched_from_rows(
+    post_rows_: Sequence[PostRow], account_rows_: Sequence[AccountRow], hashtag: str, match: HashtagMatch
+) -> Matched:
+    """M from validated rows (same selection as the job: see :func:`sockpuppet.job.select_accounts`)."""
+    from sockpuppet.job import select_accounts  # the job imports this module
+
+    authors = set(authors_with_hashtag(post_rows_, hashtag, match=match))
+    ids, names, _ = select_accounts(account_rows_, authors)
+    return Matched(ids, names, first_records(account_rows_, ids))
+
+
+def co_hashtag_records(
+    posts: Sequence[dict[str, Any]],
+    rows: Sequence[PostRow],
+    matched: Matched,
+    *,
+    window: int,
+    min_shared: int,
+    match: HashtagMatch,
+) -> tuple[CoHashtagArrays, list[str]]:
+    """Co-hashtag pairs over validated records: the arrays and the hashtag strings their codes stand for."""
+    events = post_events(posts, rows, matched, match)
+    found = co_hashtag_arrays(
+        events.account, events.time, events.tag, n_accounts=len(matched.ids), window=window, min_shared=min_shared
+    )
+    return found, events.tag_names
+
+
+def co_hashtag_tuples(found: CoHashtagArrays, tag_names: Sequence[str], ids: Sequence[str]) -> list[CoHashtagPair]:
+    """The pairs as ``(id_a, id_b, |S|, sorted(S))``."""
+    names = np.array(tag_names, dtype=object)
+    tag_lists = np.split(names[found.tags], found.tag_ptr[1:-1]) if found.first.size else []
+    id_array = np.array(ids, dtype=object)
+    return [
+        (a, b, len(tags), tags.tolist())
+        for a, b, tags in zip(id_array[found.first].tolist(), id_array[found.second].tolist(), tag_lists, strict=True)
+    ]
+
+
+def burst_dicts(found: BurstArrays, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The bursts as ``{"start", "end", "account_ids"}`` (ISO 8601 UTC times)."""
+    id_array = np.array(ids, dtype=object)
+    members = id_array[found.order].tolist()
+    ptr = found.ptr.tolist()
+    return [
+        {"start": format_time(start), "end": format_time(end), "account_ids": members[ptr[i] : ptr[i + 1]]}
+        for i, (start, end) in enumerate(zip(found.start.tolist(), found.end.tolist(), strict=True))
+    ]
+
+
+def co_hashtag_pairs(
+    posts: Iterable[dict[str, Any]],
+    accounts: Iterable[dict[str, Any]],
+    *,
+    hashtag: str,
+    window_seconds: float = 60,
+    min_shared: int = 2,
+    hashtag_match: HashtagMatch = "exact",
+) -> list[CoHashtagPair]:
+    """Pairs of matched accounts that posted the same hashtags within a time window of each other.
+
+    Parameters
+    ----------
+    posts, accounts
+        Records as for :func:`sockpuppet.find_similar_accounts`; posts of the matched accounts that carry hashtags
+        need a ``created_at`` (:mod:`sockpuppet.times`).
+    hashtag
+        Hashtag that selects M; a missing ``#`` is added.
+    window_seconds
+        Largest difference between the two posts' times (``>= 0``; inclusive).
+    min_shared
+        Smallest number of shared hashtags reported (``>= 1``).
+    hashtag_match
+        ``"exact"`` or ``"case_insensitive"`` (hashtags then compare and are reported case-folded).
+
+    Returns
+    -------
+    list of tuple
+        ``(id_a, id_b, |S|, sorted(S))``, ``id_a`` first in the accounts input, in ``(index a, index b)`` order.
+
+    Raises
+    ------
+    InputError
+        On invalid parameters or records, or a needed post time missing or unparseable (with its location).
+    """
+    tag = normalize_hashtag(hashtag)
+    window = check_window(window_seconds, ("window_seconds",), positive=False)
+    shared = check_count(min_shared, ("min_shared",), minimum=1)
+    _check_match(hashtag_match)
+    post_list, account_list = _records(posts), _records(accounts)
+    prows = post_rows(post_list)
+    matched = matched_from_rows(prows, account_rows(account_list), tag, hashtag_match)
+    found, names = co_hashtag_records(post_list, prows, matched, window=window, min_shared=shared, match=hashtag_match)
+    return co_hashtag_tuples(found, names, matched.ids)
+
+
+def creation_bursts(
+    posts: Iterable[dict[str, Any]],
+    accounts: Iterable[dict[str, Any]],
+    *,
+    hashtag: str,
+    window_seconds: float = 3600,
+    min_accounts: int = 3,
+    hashtag_match: HashtagMatch = "exact",
+) -> list[dict[str, Any]]:
+    """Runs of matched accounts created close together.
+
+    Parameters
+    ----------
+    posts, accounts
+        Records as for :func:`sockpuppet.find_similar_accounts`; accounts without ``created_at`` (missing, null or
+        empty) take no part, an unparseable one is an error.
+    hashtag
+        Hashtag that selects M; a missing ``#`` is added.
+    window_seconds
+        Largest gap between consecutive creations inside a burst (``> 0``; inclusive).
+    min_accounts
+        Smallest burst reported (``>= 2``).
+    hashtag_match
+        ``"exact"`` or ``"case_insensitive"``.
+
+    Returns
+    -------
+    list of dict
+        ``{"start", "end", "account_ids"}``: ISO 8601 UTC times (``2023-12-01T12:34:56Z``) and the ids by
+        ``(time, input index)``; bursts ordered by start.
+
+    Raises
+    ------
+    InputError
+        On invalid parameters or records, or an unparseable account time (with its location).
+    """
+    tag = normalize_hashtag(hashtag)
+    window = check_window(window_seconds, ("window_seconds",), positive=True)
+    smallest = check_count(min_accounts, ("min_accounts",), minimum=2)
+    _check_match(hashtag_match)
+    account_list = _records(accounts)
+    matched = matched_from_rows(post_rows(posts), account_rows(account_list), tag, hashtag_match)
+    micros, present = account_times(account_list, matched, what="creation_bursts needs the accounts' times")
+    return burst_dicts(burst_arrays(micros, present, window=window, min_accounts=smallest), matched.ids)
+
+
+def _check_match(value: Any) -> None:
+    if value not in ("exact", "case_insensitive"):
+        raise InputError.at(("hashtag_match",), f"must be 'exact' or 'case_insensitive', got {value!r}")
+
+
+# -- the job's signals argument --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CoHashtagOptions:
+    """Parameters of the co-hashtag signal."""
+
+    window_seconds: float = 60
+    min_shared: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class BurstOptions:
+    """Parameters of the creation-burst signal."""
+
+    window_seconds: float = 3600
+    min_accounts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Which signals the job adds (``None`` / ``False``: not asked)."""
+
+    co_hashtag: CoHashtagOptions | None = None
+    creation_bursts: BurstOptions | None = None
+    clusters: bool = False
+
+    @property
+    def any(self) -> bool:
+        """Whether anything was asked."""
+        return self.co_hashtag is not None or self.creation_bursts is not None or self.clusters
+
+
+_OPTION_FIELDS = {"co_hashtag": ("window_seconds", "min_shared"), "creation_bursts": ("window_seconds", "min_accounts")}
+
+
+def parse_signals(value: Any, loc: Loc = ("signals",)) -> Signals:
+    """Validate the job's ``signals`` argument (the API's ``signals`` object, or a :class:`Signals`).
+
+    Parameters
+    ----------
+    value
+        ``None``, a :class:`Signals`, or a mapping ``{"co_hashtag": {...} | None, "creation_bursts": {...} | None,
+        "clusters": bool}`` (missing keys: not asked; an empty object asks with the defaults).
+    loc
+        Location prefix of errors.
+
+    Returns
+    -------
+    Signals
+        Validated options.
+
+    Raises
+    ------
+    InputError
+        On unknown keys or invalid values, at e.g. ``["signals", "co_hashtag", "window_seconds"]``.
+    """
+    if value is None:
+        return Signals()
+    if isinstance(value, Signals):
+        options = {
+            "co_hashtag": None if value.co_hashtag is None else _as_mapping(value.co_hashtag),
+            "creation_bursts": None if value.creation_bursts is None else _as_mapping(value.creation_bursts),
+            "clusters": value.clusters,
+        }
+    elif isinstance(value, dict):
+        options = value
+    else:
+        raise InputError.at(loc, "must be an object")
+    unknown = sorted(set(options) - {"co_hashtag", "creation_bursts", "clusters"})
+    if unknown:
+        raise InputError.at((*loc, unknown[0]), "unknown signal (co_hashtag, creation_bursts, clusters)")
+    parsed: dict[str, Any] = {}
+    for name, fields in _OPTION_FIELDS.items():
+        given = options.get(name)
+        if given is None:
+            parsed[name] = None
+            continue
+        if not isinstance(given, dict):
+            raise InputError.at((*loc, name), "must be an object or null")
+        extra = sorted(set(given) - set(fields))
+        if extra:
+            raise InputError.at((*loc, name, extra[0]), f"unknown parameter ({', '.join(fields)})")
+        defaults = CoHashtagOptions() if name == "co_hashtag" else BurstOptions()
+        window = given.get("window_seconds", defaults.window_seconds)
+        check_window(window, (*loc, name, "window_seconds"), positive=name == "creation_bursts")
+        count_field = fields[1]
+        count = given.get(count_field, getattr(defaults, count_field))
+        check_count(count, (*loc, name, count_field), minimum=1 if name == "co_hashtag" else 2)
+        parsed[name] = type(defaults)(window, count)
+    clusters = options.get("clusters", False)
+    if not isinstance(clusters, bool):
+        raise InputError.at((*loc, "clusters"), "must be a boolean")
+    return Signals(parsed["co_hashtag"], parsed["creation_bursts"], clusters)
+
+
+def _as_mapping(options: CoHashtagOptions | BurstOptions) -> dict[str, Any]:
+    return {field: getattr(options, field) for field in options.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInputs:
+    """What the requested signals need from the records, as columns over M (built by :func:`prepare_signals`).
+
+    Attributes
+    ----------
+    signals
+        The validated options.
+    events
+        Co-hashtag events of P (when co-hashtag pairs or clusters were asked).
+    account_time, account_present
+        Creation time of each matched account and whether it has one (when bursts or clusters were asked).
+    """
+
+    signals: Signals
+    events: Events | None = None
+    account_time: Int64Array | None = None
+    account_present: npt.NDArray[np.bool_] | None = None
+
+
+def prepare_signals(
+    signals: Signals,
+    *,
+    posts: Sequence[dict[str, Any]],
+    post_rows_: Sequence[PostRow],
+    accounts: Sequence[dict[str, Any]],
+    account_rows_: Sequence[AccountRow],
+    ids: Sequence[str],
+    names: Sequence[str | None],
+    match: HashtagMatch,
+) -> SignalInputs:
+    """Parse the times and build the event columns the requested signals need.
+
+    Parameters
+    ----------
+    signals
+        Validated options (:func:`parse_signals`).
+    posts, post_rows_
+        Post records and their validated rows (same order).
+    accounts, account_rows_
+        Account records and their validated rows (same order).
+    ids, names
+        M (input order) and the screen names.
+    match
+        ``hashtag_match``.
+
+    Returns
+    -------
+    SignalInputs
+        Columns for :func:`compute_signals`.
+
+    Raises
+    ------
+    InputError
+        When a needed ``created_at`` is missing (posts) or unparseable, at its location.
+    """
+    matched = Matched(list(ids), list(names), first_records(account_rows_, ids))
+    events = time = present = None
+    if signals.co_hashtag is not None or signals.clusters:
+        events = post_events(posts, post_rows_, matched, match)
+    if signals.creation_bursts is not None or signals.clusters:
+        time, present = account_times(accounts, matched, what="creation_bursts and clusters need the accounts' times")
+    return SignalInputs(signals, events, time, present)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalResults:
+    """What :func:`compute_signals` found (``None``: not asked)."""
+
+    co_hashtag_pairs: list[CoHashtagPair] | None
+    creation_bursts: list[dict[str, Any]] | None
+    clusters: list[dict[str, Any]] | None
+
+
+def compute_signals(
+    inputs: SignalInputs,
+    *,
+    ids: Sequence[str],
+    names: Sequence[str | None],
+    name_pairs: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike],
+) -> SignalResults:
+    """The requested signals (clusters use the given co-hashtag and burst parameters, else the defaults).
+
+    Parameters
+    ----------
+    inputs
+        From :func:`prepare_signals`.
+    ids, names
+        M (input order) and the screen names.
+    name_pairs
+        *All* similar-name pairs as index arrays into M and their scores ``(first, second, score)``.
+
+    Returns
+    -------
+    SignalResults
+        JSON-ready lists for what was asked.
+    """
+    signals = inputs.signals
+    co_options = signals.co_hashtag or CoHashtagOptions()
+    burst_options = signals.creation_bursts or BurstOptions()
+    co_found = co_pairs = bursts = None
+    if inputs.events is not None:
+        events = inputs.events
+        co_found = co_hashtag_arrays(
+            events.account,
+            events.time,
+            events.tag,
+            n_accounts=len(ids),
+            window=seconds_to_micros(co_options.window_seconds),
+            min_shared=co_options.min_shared,
+        )
+        co_pairs = co_hashtag_tuples(co_found, events.tag_names, ids)
+    if inputs.account_time is not None and inputs.account_present is not None:
+        bursts = burst_arrays(
+            inputs.account_time,
+            inputs.account_present,
+            window=seconds_to_micros(burst_options.window_seconds),
+            min_accounts=burst_options.min_accounts,
+        )
+    clusters = None
+    if signals.clusters:
+        assert co_found is not None and co_pairs is not None and bursts is not None
+        assert inputs.account_time is not None and inputs.account_present is not None
+        clusters = cluster_evidence(
+            Matched(list(ids), list(names), []),
+            name_pairs,
+            co_found,
+            co_pairs,
+            bursts,
+            inputs.account_time,
+            inputs.account_present,
+        )
+    return SignalResults(
+        co_hashtag_pairs=co_pairs if signals.co_hashtag is not None else None,
+        creation_bursts=burst_dicts(bursts, ids)
+        if signals.creation_bursts is not None and bursts is not None
+        else None,
+        clusters=clusters,
+    )
+
+
+def cluster_evidence(
+    matched: Matched,
+    name_pairs: tuple[Int64Array, Int64Array, npt.NDArray[np.float64]],
+    co_found: CoHashtagArrays,
+    co_pairs: Sequence[CoHashtagPair],
+    bursts: BurstArrays,
+    micros: Int64Array,
+    present: npt.NDArray[np.bool_],
+) -> list[dict[str, Any]]:
+    """Connected components of the similar-name graph with their evidence (contract section 5, "Clusters").
+
+    Returns
+    -------
+    list of dict
+        ``{"members": [{"id", "screen_name", "created_at"}], "pair_count", "min_similarity", "max_similarity",
+        "co_hashtag_pairs", "creation_span_seconds", "members_in_bursts"}``, largest first, then by the input
+        index of the first member. ``members_in_bursts`` lists the members (input order) that are in a reported
+        creation burst.
+    """
+    from sockpuppet.groups import component_labels
+
+    first, second, score = (np.asarray(column) for column in name_pairs)
+    n = len(matched.ids)
+    labels = component_labels(n, first, second)
+    sizes = np.bincount(labels, minlength=n)
+    roots = np.flatnonzero((sizes > 1) & (labels == np.arange(n)))
+    if roots.size == 0:
+        return []
+    roots = roots[np.lexsort((roots, -sizes[roots]))]
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[roots] = np.arange(roots.size)
+    member_slot = slot[labels]
+    members = np.flatnonzero(member_slot >= 0)
+    members = members[np.argsort(member_slot[members], kind="stable")]
+    member_ptr = np.zeros(roots.size + 1, dtype=np.int64)
+    np.cumsum(sizes[roots], out=member_ptr[1:])
+
+    pair_slot = slot[labels[first]] if first.size else np.zeros(0, dtype=np.int64)
+    pair_count = np.bincount(pair_slot, minlength=roots.size)
+    low = np.full(roots.size, np.inf)
+    high = np.full(roots.size, -np.inf)
+    np.minimum.at(low, pair_slot, score)
+    np.maximum.at(high, pair_slot, score)
+
+    inside: list[list[list[Any]]] = [[] for _ in range(roots.size)]
+    if co_found.first.size:
+        co_slot = slot[labels[co_found.first]]
+        same = (co_slot >= 0) & (labels[co_found.first] == labels[co_found.second])
+        for row in np.flatnonzero(same).tolist():
+            inside[int(co_slot[row])].append(list(co_pairs[row]))
+
+    in_burst = np.zeros(n, dtype=np.bool_)
+    in_burst[bursts.order] = True
+    timed = present[members]
+    lowest = np.full(roots.size, np.iinfo(np.int64).max)
+    highest = np.full(roots.size, np.iinfo(np.int64).min)
+    member_cluster = member_slot[members]
+    np.minimum.at(lowest, member_cluster, micros[members])
+    np.maximum.at(highest, member_cluster, micros[members])
+    untimed = np.bincount(member_cluster[~timed], minlength=roots.size)
+
+    ids, names = matched.ids, matched.names
+    member_times = dict(zip(members.tolist(), micros[members].tolist(), strict=True))
+    stamps = {i: format_time(t) if present[i] else None for i, t in member_times.items()}
+    out: list[dict[str, Any]] = []
+    member_list = members.tolist()
+    ptr = member_ptr.tolist()
+    for c in range(roots.size):
+        chunk = member_list[ptr[c] : ptr[c + 1]]
+        out.append(
+            {
+                "members": [{"id": ids[i], "screen_name": names[i], "created_at": stamps[i]} for i in chunk],
+                "pair_count": int(pair_count[c]),
+                "min_similarity": float(low[c]),
+                "max_similarity": float(high[c]),
+                "co_hashtag_pairs": inside[c],
+                "creation_span_seconds": None if untimed[c] else int(highest[c] - lowest[c]) / MICROS,
+                "members_in_bursts": [ids[i] for i in chunk if in_burst[i]],
+            }
+        )
+    return out
