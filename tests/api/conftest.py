@@ -91,8 +91,8 @@ def api(api_env: dict[str, str]) -> ModuleType:
 def s3(api: ModuleType) -> Iterator[Any]:
     """The app's own S3 client, backed by a fresh moto S3 with the payload bucket."""
     with mock_aws():
-        api.s3.create_bucket(Bucket=TEST_ENV["PAYLOAD_BUCKET"])
-        yield api.s3
+        api.store.s3.create_bucket(Bucket=TEST_ENV["PAYLOAD_BUCKET"])
+        yield api.store.s3
 
 
 @pytest.fixture

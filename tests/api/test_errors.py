@@ -121,6 +121,19 @@ def test_query_validation_locations(api: ModuleType) -> None:
     assert error["details"][0]["loc"] == ["query", "posts"]
 
 
+def test_query_needs_exactly_one_source_per_kind(api: ModuleType) -> None:
+    # GIVEN a GET with posts inline and as an upload id, and no accounts at all WHEN invoked
+    event = load_event("get_pairs_query")
+    event["queryStringParameters"]["posts_upload_id"] = "p" * 32
+    del event["queryStringParameters"]["accounts"]
+    error = assert_error(invoke(api, event), 422, "validation_error")
+    # THEN 422 naming both problems at the query fields (the model's rule, as for a body)
+    assert error["details"] == [
+        {"loc": ["query", "posts"], "msg": "give either posts or posts_upload_id, not both"},
+        {"loc": ["query", "accounts"], "msg": "accounts or accounts_upload_id is required"},
+    ]
+
+
 def test_limits_on_records_and_screen_names(api: ModuleType) -> None:
     # GIVEN more accounts than MAX_RECORDS (a gzip body, to stay under the inline limit) WHEN invoked
     event, request = inline_request()
@@ -228,7 +241,7 @@ def test_result_too_large_for_inline_is_413(api: ModuleType) -> None:
 @pytest.mark.parametrize("code", ["SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"])
 def test_s3_throttling_is_503_with_retry_after(api: ModuleType, code: str) -> None:
     # GIVEN S3 answering GetObject with a throttling/availability error
-    with Stubber(api.s3) as stub:
+    with Stubber(api.store.s3) as stub:
         stub.add_client_error("get_object", service_error_code=code, http_status_code=503)
         # WHEN a job reads an upload
         result = invoke(api, load_event("post_pairs_uploads"))
@@ -240,7 +253,7 @@ def test_s3_throttling_is_503_with_retry_after(api: ModuleType, code: str) -> No
 def test_s3_failure_while_offloading_is_503(api: ModuleType) -> None:
     # GIVEN S3 throttling PutObject WHEN a result goes to S3 THEN 503 with Retry-After
     event, request = inline_request()
-    with Stubber(api.s3) as stub:
+    with Stubber(api.store.s3) as stub:
         stub.add_client_error("put_object", service_error_code="SlowDown", http_status_code=503)
         result = invoke(api, with_body(event, {**request, "result_delivery": "url"}))
     assert_error(result, 503, "storage_unavailable")
@@ -249,7 +262,7 @@ def test_s3_failure_while_offloading_is_503(api: ModuleType) -> None:
 
 def test_s3_access_denied_is_a_500_without_internals(api: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
     # GIVEN our role lacking S3 permissions (AccessDenied) WHEN a job reads an upload
-    with Stubber(api.s3) as stub:
+    with Stubber(api.store.s3) as stub:
         stub.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
         result = invoke(api, load_event("post_pairs_uploads"))
     # THEN 500 internal_error that names neither S3 nor the bucket

@@ -90,11 +90,11 @@ def s3_fault(api: ModuleType, operation: str, fault: Fault) -> Iterator[list[str
         attempts.append(request.url)
         return fault(request)
 
-    api.s3.meta.events.register_first(event, hook)
+    api.store.s3.meta.events.register_first(event, hook)
     try:
         yield attempts
     finally:
-        api.s3.meta.events.unregister(event, hook)
+        api.store.s3.meta.events.unregister(event, hook)
 
 
 def result_keys(s3: Any) -> list[str]:
@@ -207,11 +207,11 @@ def test_connection_lost_in_the_middle_of_an_upload_stream_is_503(api: ModuleTyp
         length = parsed["ContentLength"]
         parsed["Body"] = StreamingBody(io.BytesIO(parsed["Body"].read()[:10]), length)
 
-    api.s3.meta.events.register(event, truncate)
+    api.store.s3.meta.events.register(event, truncate)
     try:
         result = invoke(api, by_upload(uploads))
     finally:
-        api.s3.meta.events.unregister(event, truncate)
+        api.store.s3.meta.events.unregister(event, truncate)
 
     assert_unavailable(result)
 
@@ -317,11 +317,11 @@ def test_credentials_failure_while_presigning_an_upload_is_an_opaque_500(api: Mo
     def no_credentials(**_: Any) -> None:
         raise NoCredentialsError()
 
-    api.s3.meta.events.register_first(event, no_credentials)
+    api.store.s3.meta.events.register_first(event, no_credentials)
     try:
         result = invoke(api, load_event("create_upload"))
     finally:
-        api.s3.meta.events.unregister(event, no_credentials)
+        api.store.s3.meta.events.unregister(event, no_credentials)
 
     assert_internal_error(result)
     assert "upload_id" not in result.raw_body.decode()

@@ -104,11 +104,11 @@ def s3_raising(api: ModuleType, operation: str, exc: Exception) -> Iterator[None
     def fail(request: AWSPreparedRequest, **_: Any) -> None:
         raise exc
 
-    api.s3.meta.events.register_first(event, fail)
+    api.store.s3.meta.events.register_first(event, fail)
     try:
         yield
     finally:
-        api.s3.meta.events.unregister(event, fail)
+        api.store.s3.meta.events.unregister(event, fail)
 
 
 @pytest.mark.parametrize("exc", [RuntimeError(MARKER), KeyError(MARKER), ValueError(MARKER)], ids=repr)
@@ -271,3 +271,41 @@ def test_results_are_stored_under_the_callers_own_prefix(api: ModuleType, s3: An
         [own] = [key for key in results if key.startswith(f"results/{owner_hash(user)}/")]
         assert urls[user].endswith(own)
     assert not any("alice" in key or "bob" in key or "arn:" in key for key in keys)
+
+
+ROLE_SESSION = "arn:aws:sts::123456789012:assumed-role/analyst/{session}"
+
+
+def test_a_new_session_of_the_same_role_owns_the_uploads_of_the_previous_one(api: ModuleType) -> None:
+    """GIVEN uploads made by one session of the role ``analyst`` WHEN another session of that role uses them THEN
+    200; a session of another role gets 404 (the owner is the role, not the session: docs/api.md, "Identity")."""
+    _, body = _inline()
+    first_session = ROLE_SESSION.format(session="ci-run-1")
+    ids = {f"{kind}_upload_id": upload(api, first_session, kind, body[kind]) for kind in ("posts", "accounts")}
+    event = with_body(load_event("post_pairs_uploads"), {**ids, "hashtag": body["hashtag"]})
+
+    next_session = invoke(api, as_user(event, ROLE_SESSION.format(session="ci-run-2")))
+    other_role = invoke(api, as_user(event, "arn:aws:sts::123456789012:assumed-role/intruder/ci-run-1"))
+
+    assert next_session.status == 200
+    assert other_role.status == 404 and other_role.json()["error"]["code"] == "upload_not_found"
+
+
+@pytest.mark.parametrize(
+    ("identity", "owner"),
+    [
+        (
+            ("arn:aws:sts::123456789012:assumed-role/analyst/alice@example.com", None, None),
+            "arn:aws:sts::123456789012:assumed-role/analyst",
+        ),
+        (("arn:aws:iam::123456789012:user/alice", "AIDA1", "123456789012"), "arn:aws:iam::123456789012:user/alice"),
+        ((None, "AROA1:session", "123456789012"), "AROA1:session"),
+        ((None, None, "123456789012"), "123456789012"),
+    ],
+)
+def test_owner_is_the_principal(api: ModuleType, identity: tuple[str | None, ...], owner: str) -> None:
+    # GIVEN a signer identity (userArn, callerId, accountId) WHEN the owner is derived THEN the principal, sessions
+    # of an assumed role collapsed onto the role
+    from sockpuppet_api.service import owner_of
+
+    assert owner_of(*identity) == owner

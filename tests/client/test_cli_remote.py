@@ -1,15 +1,18 @@
-"""``sockpuppet remote``: wiring of the console script to the client (the API side is a recording server)."""
+"""``sockpuppet remote`` / ``sockpuppet-remote``: wiring of the console scripts to the client (the API side is a
+recording server). The command comes from the client package through the ``sockpuppet.commands`` entry point."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
-from sockpuppet.cli import main
+from sockpuppet.cli import SUBCOMMANDS, main
+from sockpuppet_client.cli import main as remote_main
 from tests.client.conftest import RecordingServer, Reply
 from tests.client.test_client import OK_BODY
 
@@ -64,6 +67,37 @@ def test_remote_without_credentials(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     assert main(["remote", "--url", "http://127.0.0.1:9", *FILES]) == 2
     assert capsys.readouterr().err.startswith("sockpuppet: error: cannot sign requests: no AWS credentials found")
+
+
+def test_sockpuppet_remote_script_is_the_remote_command(
+    api: RecordingServer, aws_env: None, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # GIVEN an API answering a 200 body WHEN the `sockpuppet-remote` console script runs THEN `remote`'s output
+    api.replies.append(Reply(200, orjson.dumps(OK_BODY)))
+    assert remote_main(["--url", api.url, *FILES, "--format", "csv"]) == 0
+    assert capsysbinary.readouterr().out == b"id1,id2,similarity\na1,a2,0.875\n"
+
+
+def test_the_library_alone_has_no_remote_command(capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN only the library's own commands (what the Lambda layer carries) WHEN `remote` is asked for THEN usage error
+    assert main(["remote", "--url", "http://127.0.0.1:9", *FILES], commands=SUBCOMMANDS) == 2
+    assert "invalid choice: 'remote'" in capsys.readouterr().err
+    # AND the layer's sources never import the client
+    layer = Path(__file__).resolve().parents[2] / "layers" / "sockpuppet" / "sockpuppet"
+    importing = re.compile(r"^\s*(from|import)\s+sockpuppet_client\b", re.MULTILINE)
+    assert not [path for path in layer.rglob("*.py") if importing.search(path.read_text(encoding="utf-8"))]
+
+
+def test_remote_plugin_that_cannot_import_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the client package cannot be imported at all WHEN `sockpuppet remote` runs THEN exit 2 naming the extra
+    monkeypatch.setitem(sys.modules, "sockpuppet_client", None)
+    monkeypatch.setitem(sys.modules, "sockpuppet_client.cli", None)
+    assert main(["remote", "--url", "http://127.0.0.1:9", *FILES]) == 2
+    err = capsys.readouterr().err
+    assert "`sockpuppet remote` needs the HTTP client (sockpuppet_client.cli is not installed)" in err
+    assert err.rstrip().endswith("pip install 'sockpuppet[cli]'")
 
 
 def test_remote_without_the_client_package(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

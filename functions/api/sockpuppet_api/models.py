@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sockpuppet_api.config import settings
 
@@ -163,6 +174,25 @@ class PairsRequest(BaseModel):
         if value is None:
             raise ValueError("must not be null (leave the field out instead)")
         return value
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> PairsRequest:
+        """Each of posts/accounts comes inline or as an upload id: exactly one of the two (422 at the inline field)."""
+        problems: list[InitErrorDetails] = []
+        for kind in ("posts", "accounts"):
+            inline, upload_id = getattr(self, kind), getattr(self, f"{kind}_upload_id")
+            if inline is not None and upload_id is not None:
+                message = f"give either {kind} or {kind}_upload_id, not both"
+            elif inline is None and upload_id is None:
+                message = f"{kind} or {kind}_upload_id is required"
+            else:
+                continue
+            problems.append(
+                InitErrorDetails(type=PydanticCustomError("one_source", message), loc=(kind,), input=upload_id)
+            )
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
 
 
 class PairsResponse(BaseModel):

@@ -23,8 +23,10 @@ import hashlib
 import io
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError, IncompleteReadError
@@ -42,6 +44,7 @@ __all__ = [
     "StorageUnavailable",
     "UploadNotFound",
     "UploadTicket",
+    "make_s3_client",
     "owner_hash",
 ]
 
@@ -71,6 +74,19 @@ _UNAVAILABLE_CODES = frozenset(
 )
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _TRANSIENT = (ConnectionError, HTTPClientError, IncompleteReadError)
+
+
+def make_s3_client() -> BaseClient:
+    """The function's S3 client: botocore directly (boto3 would only add import time), SigV4, standard retries.
+
+    botocore S3 clients have ``generate_presigned_post`` and honour ``AWS_ENDPOINT_URL_S3`` like boto3's.
+    """
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        "s3", config=Config(signature_version="s3v4", retries={"mode": "standard"})
+    )
 
 
 class UploadNotFound(LookupError):
@@ -129,6 +145,16 @@ def _translate(exc: Exception, *, upload_id: str | None = None) -> Exception:
     return StorageError(f"S3 client error: {type(exc).__name__}")
 
 
+def _check_metadata(meta: dict[str, str], upload_id: str, kind: Kind) -> Fmt:
+    """The upload's format, after checking it was made for ``kind`` records (:class:`InputError` otherwise)."""
+    if meta.get("kind") != kind:
+        raise InputError.at((kind,), f"upload {upload_id} was created for {meta.get('kind') or 'unknown'} records")
+    fmt = meta.get("format")
+    if fmt not in CONTENT_TYPES:
+        raise InputError.at((kind,), f"upload {upload_id} has no usable format metadata")
+    return fmt  # type: ignore[return-value]
+
+
 class _S3Stream(io.RawIOBase):
     """A raw stream over an S3 ``StreamingBody`` that turns network failures into :class:`StorageUnavailable`.
 
@@ -183,7 +209,8 @@ class PayloadStore:
     Parameters
     ----------
     s3_client
-        A boto3 S3 client (SigV4).
+        A botocore S3 client (SigV4), or a function making one: it is then called on first use, so that requests
+        which never touch S3 (and the cold start) do not pay for creating it.
     bucket
         The payload bucket.
     upload_ttl_seconds
@@ -196,18 +223,23 @@ class PayloadStore:
 
     def __init__(
         self,
-        s3_client: BaseClient,
+        s3_client: BaseClient | Callable[[], BaseClient],
         bucket: str,
         *,
         upload_ttl_seconds: int,
         result_ttl_seconds: int,
         max_upload_bytes: int,
     ) -> None:
-        self._s3 = s3_client
+        self._make_client = s3_client if callable(s3_client) else lambda: s3_client
         self._bucket = bucket
         self._upload_ttl = upload_ttl_seconds
         self._result_ttl = result_ttl_seconds
         self._max_upload_bytes = max_upload_bytes
+
+    @cached_property
+    def s3(self) -> BaseClient:
+        """The S3 client (created on first use when the store was given a factory)."""
+        return self._make_client()
 
     @staticmethod
     def upload_key(owner: str, upload_id: str) -> str:
@@ -252,7 +284,7 @@ class PayloadStore:
         conditions.append(["content-length-range", 1, self._max_upload_bytes])
         expires_at = datetime.now(UTC) + timedelta(seconds=self._upload_ttl)
         try:
-            post = self._s3.generate_presigned_post(
+            post = self.s3.generate_presigned_post(
                 Bucket=self._bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=self._upload_ttl
             )
         except (BotoCoreError, ClientError) as exc:
@@ -264,6 +296,28 @@ class PayloadStore:
             expires_at=expires_at,
             max_bytes=self._max_upload_bytes,
         )
+
+    def check_upload(self, owner: str, upload_id: str, *, kind: Kind) -> str:
+        """Check that ``owner``'s upload exists and holds ``kind`` records, without reading it; return its key.
+
+        Raises
+        ------
+        UploadNotFound
+            Unknown, foreign, not yet uploaded or expired upload.
+        sockpuppet.InputError
+            The upload was created for the other kind or has no usable format.
+        StorageUnavailable
+            S3 throttling or unreachable.
+        StorageError
+            Any other S3 failure.
+        """
+        key = self.upload_key(owner, upload_id)
+        try:
+            head = self.s3.head_object(Bucket=self._bucket, Key=key)
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc, upload_id=upload_id) from exc
+        _check_metadata(head.get("Metadata", {}), upload_id, kind)
+        return key
 
     def read_records(
         self, owner: str, upload_id: str, *, kind: Kind, deadline: float | None = None
@@ -301,15 +355,11 @@ class PayloadStore:
             ``deadline`` passed before the upload was read.
         """
         try:
-            obj = self._s3.get_object(Bucket=self._bucket, Key=self.upload_key(owner, upload_id))
+            obj = self.s3.get_object(Bucket=self._bucket, Key=self.upload_key(owner, upload_id))
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, upload_id=upload_id) from exc
         meta = obj.get("Metadata", {})
-        if meta.get("kind") != kind:
-            raise InputError.at((kind,), f"upload {upload_id} was created for {meta.get('kind') or 'unknown'} records")
-        fmt = meta.get("format")
-        if fmt not in CONTENT_TYPES:
-            raise InputError.at((kind,), f"upload {upload_id} has no usable format metadata")
+        fmt = _check_metadata(meta, upload_id, kind)
         # Gunzipped here rather than in the loaders so that the deadline is checked per piece of *decompressed*
         # data: a highly compressed upload would otherwise parse for a long time between two checks. A bad gzip
         # still surfaces inside the loaders (the same exceptions, raised by their reads), located by line.
@@ -350,14 +400,14 @@ class PayloadStore:
         key = f"results/{owner_hash(owner)}/{secrets.token_urlsafe(24)}.json.gz"
         expires_at = datetime.now(UTC) + timedelta(seconds=self._result_ttl)
         try:
-            self._s3.put_object(
+            self.s3.put_object(
                 Bucket=self._bucket,
                 Key=key,
                 Body=gzip.compress(body, compresslevel=6),
                 ContentType="application/json",
                 ContentEncoding="gzip",
             )
-            url = self._s3.generate_presigned_url(
+            url = self.s3.generate_presigned_url(
                 "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._result_ttl
             )
         except (BotoCoreError, ClientError) as exc:

@@ -1,12 +1,13 @@
 """The ``sockpuppet`` console script.
 
 ``sockpuppet pairs --posts posts.tsv --accounts accounts.tsv --hashtag diedsuddenly`` runs the job locally and
-writes the API's 200 body (JSON), a CSV of pairs, or a GraphML graph; ``sockpuppet remote`` does the same job with
-the deployed API (``sockpuppet_client``, imported only by that command). Exit codes: 0 ok, 2 usage or input error
+writes the API's 200 body (JSON), a CSV of pairs, or a GraphML graph. Exit codes: 0 ok, 2 usage or input error
 (one line on stderr, no traceback).
 
 Subcommands register themselves through :data:`SUBCOMMANDS`: each entry is a function that adds a subparser to the
-``add_subparsers`` action and sets ``handler`` (``handler(args) -> int``) as its default.
+``add_subparsers`` action and sets ``handler`` (``handler(args) -> int``) as its default. Other installed packages
+add commands through the ``sockpuppet.commands`` entry-point group (same signature): ``sockpuppet remote`` comes
+from ``sockpuppet_client`` that way, so this library (the Lambda layer) carries no command that needs the client.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ OUTPUT_FORMATS = ("json", "csv", "graphml")
 PROGRESS_MIN_TOTAL = 1_000_000
 """Show a progress bar only when the pair search reports at least this much work (and stderr is a TTY)."""
 
+INSTALL_HINT = "pip install 'sockpuppet[cli]'"
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 
 
@@ -84,38 +86,53 @@ def add_pairs_command(subparsers: Any) -> None:
     parser.set_defaults(handler=run_pairs)
 
 
-def add_remote_command(subparsers: Any) -> None:
-    """Register ``sockpuppet remote`` (needs the ``sockpuppet_client`` package: ``pip install 'sockpuppet[cli]'``)."""
-    parser = subparsers.add_parser(
-        "remote",
-        help="find similar-name account pairs with the deployed API",
-        description="Same job and output as `sockpuppet pairs`, computed by the sockpuppet HTTPS API. Requests are "
-        "signed with AWS SigV4 (botocore's credential chain: environment, --profile, SSO, roles); large files are "
-        "uploaded to S3 first.",
-    )
-    parser.add_argument("--url", required=True, help="API base URL (e.g. http://127.0.0.1:3000 for `make run`)")
-    parser.add_argument("--posts", required=True, type=Path, help="posts file (.tsv, .json, .jsonl, .ndjson; + .gz)")
-    parser.add_argument("--accounts", required=True, type=Path, help="accounts file (same formats)")
-    parser.add_argument("--hashtag", required=True, help="hashtag to filter on; the leading # is optional")
-    parser.add_argument("--min-similarity", type=_probability, default=0.8, help="threshold in [0, 1] (0.8)")
-    parser.add_argument("--hashtag-match", choices=("exact", "case_insensitive"), default="exact")
-    parser.add_argument("--max-pairs", type=_non_negative, help="keep only the first N pairs")
-    parser.add_argument("--profile", help="AWS profile for the SigV4 credentials (default: the default chain)")
-    parser.add_argument("--region", help="AWS region to sign for (default: from the URL, else the profile's)")
-    parser.add_argument("--format", choices=("json", "csv"), help="output format (default: from --output, else json)")
-    parser.add_argument("--output", "-o", type=Path, help="output file (default: stdout)")
-    parser.set_defaults(handler=run_remote)
+Register = Callable[[Any], None]
+SUBCOMMANDS: list[Register] = [add_pairs_command]
+COMMANDS_ENTRY_POINT_GROUP = "sockpuppet.commands"
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_pairs_command, add_remote_command]
+def _unavailable(name: str, exc: ImportError) -> Register:
+    """A stand-in for a plugin command whose package cannot be imported: it says what to install."""
+
+    def register(subparsers: Any) -> None:
+        def handler(_: argparse.Namespace) -> int:
+            raise CliError(f"`sockpuppet {name}` needs the HTTP client ({exc.name} is not installed): {INSTALL_HINT}")
+
+        # no option prefix at all: every argument (--url ...) is taken as is, so the handler can say what is missing
+        parser = subparsers.add_parser(
+            name, help=f"(unavailable: {exc.name} is not installed)", add_help=False, prefix_chars="\0"
+        )
+        parser.add_argument("arguments", nargs="*")
+        parser.set_defaults(handler=handler)
+
+    return register
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
+def plugin_commands() -> list[Register]:
+    """Commands of other installed packages (entry-point group :data:`COMMANDS_ENTRY_POINT_GROUP`)."""
+    from importlib.metadata import entry_points
+
+    commands: list[Register] = []
+    for entry_point in entry_points(group=COMMANDS_ENTRY_POINT_GROUP):
+        try:
+            commands.append(entry_point.load())
+        except ImportError as exc:
+            commands.append(_unavailable(entry_point.name, exc))
+    return commands
+
+
+def build_parser(commands: Sequence[Register] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand.
+
+    Parameters
+    ----------
+    commands
+        The subcommands to register (default: :data:`SUBCOMMANDS` and :func:`plugin_commands`).
+    """
     parser = argparse.ArgumentParser(prog="sockpuppet", description="Find likely sock-puppet accounts.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in SUBCOMMANDS:
+    for register in [*SUBCOMMANDS, *plugin_commands()] if commands is None else commands:
         register(subparsers)
     return parser
 
@@ -261,61 +278,15 @@ def run_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_remote(args: argparse.Namespace) -> int:
-    """Handler of ``sockpuppet remote``: the API's answer rendered like ``sockpuppet pairs``."""
-    try:
-        from botocore.exceptions import BotoCoreError
-        from requests import RequestException
-
-        from sockpuppet_client import Client, SigV4Auth, SockpuppetError
-        from sockpuppet_client.auth import region_from_url
-    except ImportError as exc:
-        raise CliError(
-            f"`sockpuppet remote` needs the HTTP client ({exc.name} is not installed): pip install 'sockpuppet[cli]'"
-        ) from None
-    fmt = _output_format(args)
-    if fmt not in ("json", "csv"):
-        raise CliError(f"`sockpuppet remote` writes json or csv, not {fmt}")
-    try:
-        auth = SigV4Auth.from_session(profile=args.profile, region=args.region or region_from_url(args.url))
-    except (BotoCoreError, ValueError) as exc:  # unknown profile, no credentials, no region
-        raise CliError(f"cannot sign requests: {exc}") from None
-    try:
-        with Client(args.url, auth=auth) as client:
-            body = client.similar_account_pairs(
-                posts=args.posts,
-                accounts=args.accounts,
-                hashtag=args.hashtag,
-                min_similarity=args.min_similarity,
-                hashtag_match=args.hashtag_match,
-                max_pairs=args.max_pairs,
-            )
-    except SockpuppetError as exc:
-        sys.stderr.write(f"sockpuppet: error: {exc}\n")
-        return 2 if 400 <= exc.status < 500 else 1
-    except RequestException as exc:
-        sys.stderr.write(f"sockpuppet: error: cannot reach {args.url}: {exc}\n")
-        return 1
-    result = SimilarAccountsResult(
-        similar_account_pairs=[(first, second, score) for first, second, score in body["similar_account_pairs"]],
-        pair_count=body["pair_count"],
-        hashtag=body["hashtag"],
-        min_similarity=body["min_similarity"],
-        accounts_matched=body["accounts_matched"],
-        authors_without_account=body["authors_without_account"],
-        truncated=body["truncated"],
-    )
-    _write(render(result, fmt, {}), args.output, sys.stdout.buffer)
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, commands: Sequence[Register] | None = None) -> int:
     """Entry point of the ``sockpuppet`` console script; returns the exit code.
 
     Parameters
     ----------
     argv
         Arguments without the program name (default: ``sys.argv[1:]``).
+    commands
+        The subcommands (default: every registered one, see :func:`build_parser`).
 
     Returns
     -------
@@ -323,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 2 on a usage or input error (message on stderr; for ``remote`` also any 4xx answer), 1 when
         the work timed out (``remote``: a 5xx answer or an unreachable API).
     """
-    parser = build_parser()
+    parser = build_parser(commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
