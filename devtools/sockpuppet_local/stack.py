@@ -217,11 +217,12 @@ class LocalStack:
             self.job_processes[function.name] = [self._spawn_worker(function, worker, output) for _ in range(count)]
         self._moto.wait_ready()
         self._router.upstream_port = self._moto.port
+        self.env = function_env(endpoint, self.bucket, self.region)
         self.s3_client().create_bucket(Bucket=self.bucket)
         self.state_machine_arn = create_job_resources(
             endpoint, region=self.region, bucket=self.bucket, credentials=DUMMY_CREDENTIALS
         )
-        self.env = function_env(endpoint, self.bucket, self.region) | {
+        self.env |= {
             "JOBS_TABLE": self.jobs_table,
             "JOBS_STATE_MACHINE_ARN": self.state_machine_arn,
             "JOB_TTL_DAYS": JOB_TTL_DAYS,

@@ -27,15 +27,19 @@ store = JobStore(boto3.client("s3", config=_retries), settings.payload_bucket)
 records = JobRecords(boto3.client("dynamodb", config=_retries), settings.jobs_table)
 
 
-def _keys(event: dict[str, Any]) -> None:
+def _observe(event: dict[str, Any]) -> None:
+    """Log keys of the job, and the job's age: its maximum over all steps alarms on jobs running too long."""
     logger.append_keys(job_id=event.get("job_id"), shard=event.get("index"))
+    age = steps.job_age_seconds(event)
+    if age is not None:
+        metrics.add_metric(name="JobAgeSeconds", unit=MetricUnit.Seconds, value=age)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def prepare_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _keys(event)
+    _observe(event)
     prepared = steps.prepare(
         event, store=store, records=records, max_names=settings.job_shard_max_names, max_pairs=settings.max_pairs
     )
@@ -48,7 +52,7 @@ def prepare_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def search_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _keys(event)
+    _observe(event)
     deadline = steps.lambda_deadline(context.get_remaining_time_in_millis)
     searched = steps.search(event, store=store, records=records, deadline=deadline)
     metrics.add_metric(name="ShardPairs", unit=MetricUnit.Count, value=searched["pairs"])
@@ -59,7 +63,7 @@ def search_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def merge_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _keys(event)
+    _observe(event)
     merged = steps.merge(event, store=store, records=records)
     metrics.add_metric(name="JobPairs", unit=MetricUnit.Count, value=merged["pair_count"])
     return merged
@@ -69,7 +73,7 @@ def merge_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def finish_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _keys(event)
+    _observe(event)
     outcome = steps.finish(event, store=store, records=records)
     metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=int(outcome["status"] == "succeeded"))
     return outcome
@@ -79,7 +83,7 @@ def finish_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def fail_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _keys(event)
+    _observe(event)
     outcome = steps.fail(event, store=store, records=records)
     logger.warning("job failed", extra={"failure": event.get("failure"), "error": outcome["error"]})
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=int(outcome["status"] == "failed"))

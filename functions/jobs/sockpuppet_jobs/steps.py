@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "error_object",
     "fail",
     "finish",
+    "job_age_seconds",
     "lambda_deadline",
     "merge",
     "prepare",
@@ -113,7 +115,7 @@ def prepare(event: dict[str, Any], *, store: JobStore, records: JobRecords, max_
     Parameters
     ----------
     event
-        The execution input: ``{"owner", "job_id", "request_key"}``.
+        The execution input ``{"owner", "job_id", "request_key"}`` and the execution's ``started_at``.
     store, records
         S3 objects and DynamoDB records.
     max_names
@@ -167,7 +169,14 @@ def prepare(event: dict[str, Any], *, store: JobStore, records: JobRecords, max_
     )
     shards = plan_shards(matched.names, matched.min_similarity, max_names=max_names)
     items = [
-        {"owner": owner, "job_id": job_id, "index": index, "min_similarity": matched.min_similarity, "shard": shard}
+        {
+            "owner": owner,
+            "job_id": job_id,
+            "started_at": event.get("started_at"),
+            "index": index,
+            "min_similarity": matched.min_similarity,
+            "shard": shard,
+        }
         for index, shard in enumerate(shards)
     ]
     plan_key = JobStore.key(owner, job_id, "plan.json")
@@ -203,7 +212,7 @@ def search(
     Parameters
     ----------
     item
-        A plan item: ``{"owner", "job_id", "index", "min_similarity", "shard"}``.
+        A plan item: ``{"owner", "job_id", "started_at", "index", "min_similarity", "shard"}``.
     deadline
         ``time.monotonic()`` value by which the search must end (before the worker's Lambda timeout).
 
@@ -359,6 +368,20 @@ def fail(event: dict[str, Any], *, store: JobStore, records: JobRecords) -> dict
     prefix = JobStore.prefix(owner, job_id)
     store.delete([key for key in store.list_keys(prefix) if key[len(prefix) :] not in KEEP_ON_FAILURE])
     return {"status": status, "error": error}
+
+
+def job_age_seconds(event: dict[str, Any]) -> float | None:
+    """Seconds since the job's execution started (``started_at``, ISO 8601), or ``None`` without it."""
+    started = event.get("started_at")
+    if not isinstance(started, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(started)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max((datetime.now(UTC) - moment).total_seconds(), 0.0)
 
 
 def lambda_deadline(remaining_ms: Callable[[], int], margin_ms: int = 5000) -> float:
