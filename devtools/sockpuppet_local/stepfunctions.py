@@ -57,6 +57,8 @@ JOBS_TABLE = "sockpuppet-local-jobs"
 STATE_MACHINE_NAME = "sockpuppet-local-jobs"
 ROLE_ARN = "arn:aws:iam::123456789012:role/sockpuppet-local-jobs"
 """moto does not check the execution role; any well-formed ARN will do."""
+HOLD_SECONDS = 600
+"""The longest a held invocation waits for its release."""
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations$")
 
 
@@ -157,14 +159,17 @@ class _Fault:
     function: str
     matches: Callable[[dict[str, Any]], bool]
     times: int | None
-    error_type: str
+    error_type: str | None
+    """``None``: hold the invocation until ``release`` is set, then run it."""
+    release: threading.Event | None = None
     hits: int = 0
 
 
 @dataclass
 class Faults:
     """Invocations to fail as a crashed worker fails: the function is not run, and the caller gets Lambda's answer
-    for a runtime that died (``X-Amz-Function-Error: Unhandled``, ``errorType`` ``Runtime.ExitError``)."""
+    for a runtime that died (``X-Amz-Function-Error: Unhandled``, ``errorType`` ``Runtime.ExitError``); or to hold
+    until released (a slow worker), so that a test can look at a job in the middle of a step."""
 
     _faults: list[_Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -181,17 +186,24 @@ class Faults:
         with self._lock:
             self._faults.append(_Fault(function, matches, times, error_type))
 
+    def hold(self, function: str, matches: Callable[[dict[str, Any]], bool]) -> threading.Event:
+        """Hold the next invocation of ``function`` whose event ``matches`` until the returned event is set."""
+        release = threading.Event()
+        with self._lock:
+            self._faults.append(_Fault(function, matches, 1, None, release))
+        return release
+
     def hits(self, function: str) -> int:
         """How many invocations of ``function`` were failed so far."""
         with self._lock:
-            return sum(fault.hits for fault in self._faults if fault.function == function)
+            return sum(f.hits for f in self._faults if f.function == function and f.error_type is not None)
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
 
     def take(self, function: str, payload: bytes) -> str | None:
-        """The error type to answer for this invocation, or ``None`` to run it."""
+        """The error type to answer for this invocation, or ``None`` to run it (after a hold is released)."""
         with self._lock:
             candidates = [fault for fault in self._faults if fault.function == function]
             if not candidates:
@@ -201,11 +213,13 @@ class Faults:
         except ValueError:
             return None
         with self._lock:
-            for fault in candidates:
-                if (fault.times is None or fault.hits < fault.times) and fault.matches(event):
-                    fault.hits += 1
-                    return fault.error_type
-        return None
+            chosen = next((f for f in candidates if (f.times is None or f.hits < f.times) and f.matches(event)), None)
+            if chosen is None:
+                return None
+            chosen.hits += 1
+        if chosen.release is not None:
+            chosen.release.wait(HOLD_SECONDS)
+        return chosen.error_type
 
 
 class _RouterHandler(BaseHTTPRequestHandler):

@@ -16,6 +16,8 @@ from sockpuppet_local.stack import LocalStack
 
 HERE = Path(__file__).resolve().parent
 WORKERS = 2
+JOB_SHARD_MAX_NAMES = 8
+"""The workers' ``JOB_SHARD_MAX_NAMES``: small, so that a few dozen matched accounts fan out over many shards."""
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
@@ -28,9 +30,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """A running :class:`LocalStack` with ``WORKERS`` RIEs; function logs go to ``<tmp>/local-stack/function.log``."""
+    """A running :class:`LocalStack` with ``WORKERS`` RIEs (and the job workers, shards of at most
+    ``JOB_SHARD_MAX_NAMES`` names); function logs go to ``<tmp>/local-stack/function.log``."""
     log = tmp_path_factory.mktemp("local-stack") / "function.log"
-    with LocalStack(workers=WORKERS, log=log) as stack:
+    with LocalStack(workers=WORKERS, log=log, job_shard_max_names=JOB_SHARD_MAX_NAMES) as stack:
         yield stack
 
 

@@ -36,9 +36,26 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/uploads"),
     ("GET", "/openapi.json"),
     ("GET", "/health"),
+    ("POST", "/v1/jobs"),
+    ("GET", "/v1/jobs"),
+    ("GET", "/v1/jobs/{job_id}"),
+    ("DELETE", "/v1/jobs/{job_id}"),
     DEFAULT_ROUTE,
 }
 PUBLIC_ROUTES = {("GET", "/health")}
+API_FUNCTION = "SockpuppetFunction"
+JOB_VARIABLES = {"JOBS_TABLE", "JOBS_STATE_MACHINE_ARN", "JOB_TTL_DAYS", "JOB_SHARD_MAX_NAMES"}
+"""The API function's job settings (INTERFACES.md B; read by the job routes)."""
+JOB_WORKERS = {
+    "JobPrepareFunction": "prepare_handler",
+    "JobSearchFunction": "search_handler",
+    "JobMergeFunction": "merge_handler",
+    "JobFinishFunction": "finish_handler",
+    "JobFailFunction": "fail_handler",
+}
+DEFINITION = ROOT / "statemachine" / "jobs.asl.json"
+STAND_INS = {"PayloadBucket": "sockpuppet-payload-bucket", "JobsTable": "sockpuppet-jobs"}
+"""Values of resource references in a default deploy's environment (names CloudFormation would generate)."""
 ELF_MACHINE_AARCH64 = 183
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 
@@ -138,7 +155,7 @@ def _route(event: dict[str, Any]) -> tuple[str, str]:
 def test_every_route_but_health_requires_iam(resources: dict[str, dict[str, Any]]) -> None:
     # GIVEN the HTTP API and the function's HttpApi events
     api_name, api = _one(resources, "AWS::Serverless::HttpApi")
-    _, function = _one(resources, "AWS::Serverless::Function")
+    function = resources[API_FUNCTION]
     events = function["Properties"]["Events"].values()
     # WHEN the routes and their auth are collected
     routes = {_route(e["Properties"]): e["Properties"] for e in events}
@@ -178,8 +195,10 @@ def _resolve_defaults(template: dict[str, Any], variables: dict[str, Any]) -> di
     for name, value in variables.items():
         if isinstance(value, dict) and value.get("Ref") in template["Parameters"]:
             resolved[name] = str(template["Parameters"][value["Ref"]]["Default"])
-        elif value == {"Ref": "PayloadBucket"}:
-            resolved[name] = "sockpuppet-payload-bucket"
+        elif isinstance(value, dict) and value.get("Ref") in STAND_INS:
+            resolved[name] = STAND_INS[value["Ref"]]
+        elif isinstance(value, dict) and value.get("Ref") == "JobsStateMachine":
+            resolved[name] = "arn:aws:states:us-east-1:123456789012:stateMachine:sockpuppet-jobs"
         else:
             assert isinstance(value, str), f"{name}: unexpected {value!r}"
             resolved[name] = value
@@ -190,7 +209,7 @@ def test_function_environment_has_every_setting_from_parameters(
     template: dict[str, Any], resources: dict[str, dict[str, Any]]
 ) -> None:
     # GIVEN the function environment with default parameters, and the design doc's table of defaults
-    _, function = _one(resources, "AWS::Serverless::Function")
+    function = resources[API_FUNCTION]
     variables = function["Properties"]["Environment"]["Variables"]
     environment = _resolve_defaults(template, variables)
     design_defaults = _design_defaults()
@@ -206,10 +225,12 @@ def test_function_environment_has_every_setting_from_parameters(
     # THEN the configuration loads, the template sets every variable the config reads (and the Powertools ones)
     assert done.returncode == 0, done.stderr
     settings = set(json.loads(done.stdout))
-    assert set(variables) == settings | POWERTOOLS_VARIABLES
+    assert set(variables) == settings | POWERTOOLS_VARIABLES | JOB_VARIABLES
     # AND every setting comes from a parameter whose default is the documented one
     assert variables["PAYLOAD_BUCKET"] == {"Ref": "PayloadBucket"}
-    for name in settings - {"PAYLOAD_BUCKET"}:
+    assert variables["JOBS_TABLE"] == {"Ref": "JobsTable"}
+    assert variables["JOBS_STATE_MACHINE_ARN"] == {"Ref": "JobsStateMachine"}
+    for name in (settings | JOB_VARIABLES) - {"PAYLOAD_BUCKET", "JOBS_TABLE", "JOBS_STATE_MACHINE_ARN"}:
         assert environment[name] == design_defaults[name], name
     assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
 
@@ -217,7 +238,7 @@ def test_function_environment_has_every_setting_from_parameters(
 def test_function_is_python312_arm64_with_the_layer_and_tracing(resources: dict[str, dict[str, Any]]) -> None:
     # GIVEN the function and the layer
     layer_name, layer = _one(resources, "AWS::Serverless::LayerVersion")
-    _, function = _one(resources, "AWS::Serverless::Function")
+    function = resources[API_FUNCTION]
     props = function["Properties"]
     # THEN both target python3.12 on arm64, the function uses the layer, and X-Ray tracing is active
     assert props["Runtime"] == "python3.12"
@@ -235,7 +256,7 @@ def test_function_is_python312_arm64_with_the_layer_and_tracing(resources: dict[
 
 def test_concurrency_settings_are_optional(template: dict[str, Any], resources: dict[str, dict[str, Any]]) -> None:
     # GIVEN the function WHEN its concurrency settings are read
-    _, function = _one(resources, "AWS::Serverless::Function")
+    function = resources[API_FUNCTION]
     props = function["Properties"]
     # THEN 0 means "not set" (AWS::NoValue), never "reserved 0" (which would throttle every request)
     reserved = props["ReservedConcurrentExecutions"]["Fn::If"]
@@ -263,7 +284,11 @@ def test_bucket_is_private_encrypted_tls_only_and_expires_payloads(resources: di
     # AND uploads/ and results/ expire after their parameters' days, incomplete multipart uploads are aborted
     rules = [rule for rule in props["LifecycleConfiguration"]["Rules"] if rule["Status"] == "Enabled"]
     expiry = {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if "Prefix" in rule}
-    assert expiry == {"uploads/": {"Ref": "UploadExpirationDays"}, "results/": {"Ref": "ResultExpirationDays"}}
+    assert expiry == {
+        "uploads/": {"Ref": "UploadExpirationDays"},
+        "results/": {"Ref": "ResultExpirationDays"},
+        "jobs/": {"Ref": "JobTtlDays"},
+    }
     assert any("AbortIncompleteMultipartUpload" in rule for rule in rules)
     # AND the bucket policy denies every non-TLS request on the bucket and its objects
     assert policy["Properties"]["Bucket"] == {"Ref": bucket_name}
@@ -274,32 +299,53 @@ def test_bucket_is_private_encrypted_tls_only_and_expires_payloads(resources: di
     assert "CorsConfiguration" not in props
 
 
+def _statements(function: dict[str, Any]) -> dict[str, list[Any]]:
+    """Action -> resources of a function's inline policies (SAM policy templates are not allowed)."""
+    policies = function["Properties"]["Policies"]
+    assert all(isinstance(policy, dict) and set(policy) == {"Statement"} for policy in policies), "inline only"
+    by_action: dict[str, list[Any]] = {}
+    for policy in policies:
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                by_action.setdefault(action, []).extend(targets)
+    return by_action
+
+
 def test_function_policies_only_reach_the_payload_prefixes(resources: dict[str, dict[str, Any]]) -> None:
     # GIVEN the function's policies
     bucket_name, _ = _one(resources, "AWS::S3::Bucket")
-    _, function = _one(resources, "AWS::Serverless::Function")
-    policies = function["Properties"]["Policies"]
-    assert all(isinstance(policy, dict) and set(policy) == {"Statement"} for policy in policies), "inline only"
-    statements = [statement for policy in policies for statement in policy["Statement"]]
-    prefixes = {"Fn::Sub": f"${{{bucket_name}.Arn}}/uploads/*"}, {"Fn::Sub": f"${{{bucket_name}.Arn}}/results/*"}
-    # THEN object access is Put/Get on uploads/* and results/* only, and the bucket itself only gets ListBucket
-    by_action: dict[str, list[Any]] = {}
-    for statement in statements:
-        assert statement["Effect"] == "Allow"
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        for action in actions:
-            by_action.setdefault(action, []).extend(targets)
-    assert set(by_action) == {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    by_action = _statements(resources[API_FUNCTION])
+    prefixes = [{"Fn::Sub": f"${{{bucket_name}.Arn}}/{prefix}/*"} for prefix in ("uploads", "results", "jobs")]
+    # THEN object access is Put/Get on uploads/*, results/* and jobs/* only, the bucket itself only gets ListBucket
+    assert set(by_action) == {
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "states:StartExecution",
+        "states:StopExecution",
+    }
     assert sorted(map(str, by_action["s3:PutObject"])) == sorted(map(str, prefixes))
     assert sorted(map(str, by_action["s3:GetObject"])) == sorted(map(str, prefixes))
     assert by_action["s3:ListBucket"] == [{"Fn::GetAtt": [bucket_name, "Arn"]}]
+    # AND job records only in the job table, executions only of the job state machine
+    for action in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"):
+        assert by_action[action] == [{"Fn::GetAtt": ["JobsTable", "Arn"]}]
+    assert by_action["states:StartExecution"] == [{"Ref": "JobsStateMachine"}]
+    [stop] = by_action["states:StopExecution"]
+    assert ":execution:${JobsStateMachine.Name}:*" in stop["Fn::Sub"]
 
 
 def test_every_log_group_has_retention_and_the_function_logs_to_one(resources: dict[str, dict[str, Any]]) -> None:
     # GIVEN the log groups and the function's logging configuration
     log_groups = _of_type(resources, "AWS::Logs::LogGroup")
-    _, function = _one(resources, "AWS::Serverless::Function")
+    function = resources[API_FUNCTION]
     logging_config = function["Properties"]["LoggingConfig"]
     # THEN each log group expires after LogRetentionDays and the function writes JSON logs into one of them
     assert len(log_groups) >= 2
@@ -333,6 +379,9 @@ def test_alarms_cover_errors_latency_throttles_and_concurrency(resources: dict[s
         ("AWS/Lambda", "Duration"),
         ("AWS/Lambda", "ConcurrentExecutions"),
         ("AWS/Lambda", "ClaimedAccountConcurrency"),
+        ("AWS/States", "ExecutionsFailed"),
+        ("AWS/States", "ExecutionsTimedOut"),
+        ("Sockpuppet", "JobAgeSeconds"),
     }
     # AND the API 429 metric is produced from the access log
     [metric_filter] = _of_type(resources, "AWS::Logs::MetricFilter").values()
@@ -392,8 +441,147 @@ def test_sam_build_produces_arm64_layer_and_function(tmp_path: Path) -> None:
     assert (function / "sockpuppet_api" / "__init__.py").is_file()
     assert "def lambda_handler(" in (function / "sockpuppet_api" / "app.py").read_text(encoding="utf-8")
     assert not (function / "sockpuppet").exists()
+    # AND the job workers hold sockpuppet_jobs only (HTTP in one function, job steps in the others)
+    for name in JOB_WORKERS:
+        assert (build_dir / name / "sockpuppet_jobs" / "handlers.py").is_file()
+        assert not (build_dir / name / "sockpuppet_api").exists()
+        assert not (build_dir / name / "sockpuppet").exists()
     # AND every native extension in either artefact is built for aarch64 (no x86_64 wheel slipped in)
-    extensions = [*layer.rglob("*.so"), *function.rglob("*.so")]
+    extensions = [*layer.rglob("*.so"), *function.rglob("*.so"), *(build_dir / "JobSearchFunction").rglob("*.so")]
     assert {path.name for path in extensions if _elf_machine(path) != ELF_MACHINE_AARCH64} == set()
     # AND function + layer fit Lambda's 250 MB unzipped limit
     assert _tree_bytes(layer) + _tree_bytes(function) < LAMBDA_UNZIPPED_LIMIT_BYTES
+
+
+def test_job_table_is_on_demand_encrypted_owner_keyed_with_ttl(resources: dict[str, dict[str, Any]]) -> None:
+    # GIVEN the job table WHEN its properties are read
+    _, table = _one(resources, "AWS::DynamoDB::Table")
+    props = table["Properties"]
+    # THEN it is on-demand, encrypted, keyed by owner then job id, and records expire through TTL on expires_at
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["KeySchema"] == [
+        {"AttributeName": "owner", "KeyType": "HASH"},
+        {"AttributeName": "job_id", "KeyType": "RANGE"},
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_job_workers_are_their_own_functions_with_parameters(
+    template: dict[str, Any], resources: dict[str, dict[str, Any]]
+) -> None:
+    # GIVEN the worker functions
+    layer_name, _ = _one(resources, "AWS::Serverless::LayerVersion")
+    functions = _of_type(resources, "AWS::Serverless::Function")
+    # THEN the API function and the five job steps are all there is: HTTP in functions/api, steps in functions/jobs
+    assert set(functions) == {API_FUNCTION, *JOB_WORKERS}
+    for name, handler in JOB_WORKERS.items():
+        props = functions[name]["Properties"]
+        assert props["CodeUri"] == "functions/jobs"
+        assert props["Handler"] == f"sockpuppet_jobs.handlers.{handler}"
+        assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
+        assert {"Ref": layer_name} in props["Layers"]
+        assert props["Tracing"] == "Active"
+        assert "Events" not in props, "workers are invoked by the state machine only"
+    # AND the heavy steps take memory and timeout from parameters that allow Lambda's 15 minutes
+    for name in ("JobPrepareFunction", "JobSearchFunction", "JobMergeFunction"):
+        props = functions[name]["Properties"]
+        assert props["MemorySize"] == {"Ref": "JobWorkerMemorySize"}
+        assert props["Timeout"] == {"Ref": "JobWorkerTimeoutSeconds"}
+    assert template["Parameters"]["JobWorkerTimeoutSeconds"]["MaxValue"] == 900
+
+
+def test_job_worker_environment_loads_the_worker_config(
+    template: dict[str, Any], resources: dict[str, dict[str, Any]]
+) -> None:
+    # GIVEN the search worker's environment with default parameters
+    variables = resources["JobSearchFunction"]["Properties"]["Environment"]["Variables"]
+    environment = _resolve_defaults(template, variables)
+    # WHEN sockpuppet_jobs.config is imported with exactly that environment
+    read_names = (
+        "import dataclasses, json, sockpuppet_jobs.config as config; "
+        "print(json.dumps([field.name.upper() for field in dataclasses.fields(config.Settings)]))"
+    )
+    child_env = {key: value for key, value in os.environ.items() if key not in environment} | environment
+    done = subprocess.run(
+        [sys.executable, "-c", read_names], env=child_env, capture_output=True, text=True, timeout=60, check=False
+    )
+    # THEN it loads and the template sets exactly what it reads (plus Powertools), the same for every worker
+    assert done.returncode == 0, done.stderr
+    assert set(variables) == set(json.loads(done.stdout)) | POWERTOOLS_VARIABLES
+    assert variables["JOB_SHARD_MAX_NAMES"] == {"Ref": "JobShardMaxNames"}
+    assert variables["MAX_PAIRS"] == resources[API_FUNCTION]["Properties"]["Environment"]["Variables"]["MAX_PAIRS"]
+    for name in JOB_WORKERS:
+        assert resources[name]["Properties"]["Environment"]["Variables"] == variables
+
+
+def test_job_workers_have_least_privilege(resources: dict[str, dict[str, Any]]) -> None:
+    # GIVEN each worker's policies
+    jobs = {"Fn::Sub": "${PayloadBucket.Arn}/jobs/*"}
+    uploads = {"Fn::Sub": "${PayloadBucket.Arn}/uploads/*"}
+    bucket = {"Fn::GetAtt": ["PayloadBucket", "Arn"]}
+    table = {"Fn::GetAtt": ["JobsTable", "Arn"]}
+    expected = {
+        "JobPrepareFunction": {
+            "s3:GetObject": [uploads, jobs],
+            "s3:PutObject": [jobs],
+            "s3:ListBucket": [bucket],
+            "dynamodb:UpdateItem": [table],
+        },
+        "JobSearchFunction": {"s3:GetObject": [jobs], "s3:PutObject": [jobs], "dynamodb:UpdateItem": [table]},
+        "JobMergeFunction": {
+            "s3:GetObject": [jobs],
+            "s3:PutObject": [jobs],
+            "s3:ListBucket": [bucket],
+            "dynamodb:UpdateItem": [table],
+        },
+        "JobFinishFunction": {"dynamodb:UpdateItem": [table], "s3:DeleteObject": [jobs]},
+        "JobFailFunction": {"dynamodb:UpdateItem": [table], "s3:ListBucket": [bucket], "s3:DeleteObject": [jobs]},
+    }
+    # THEN each reaches exactly what its step needs: job objects (and uploads for prepare), records by UpdateItem
+    for name, actions in expected.items():
+        assert _statements(resources[name]) == actions, name
+
+
+def test_job_state_machine_is_standard_with_a_distributed_map_from_its_own_file(
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    # GIVEN the state machine resource and its definition file
+    _, machine = _one(resources, "AWS::Serverless::StateMachine")
+    props = machine["Properties"]
+    text = DEFINITION.read_text(encoding="utf-8")
+    definition = json.loads(text)
+    states = definition["States"]
+    # THEN it is a Standard state machine whose definition lives next to the template, every substitution given
+    assert props["Type"] == "STANDARD"
+    assert props["DefinitionUri"] == "statemachine/jobs.asl.json"
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == set(props["DefinitionSubstitutions"])
+    arns = {key: value for key, value in props["DefinitionSubstitutions"].items() if key.endswith("FunctionArn")}
+    assert {value["Fn::GetAtt"][0] for value in arns.values()} == set(JOB_WORKERS)
+    # AND the steps are prepare -> choice -> (one search | a Distributed Map over the plan in S3) -> merge -> outcome
+    assert definition["StartAt"] == "Prepare"
+    assert states["Prepare"]["Next"] == "HowManyShards"
+    choice = states["HowManyShards"]
+    assert {rule["Next"] for rule in choice["Choices"]} == {"SearchShards", "SearchOne"}
+    fan_out = states["SearchShards"]
+    assert fan_out["Type"] == "Map"
+    assert fan_out["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert fan_out["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert fan_out["ResultPath"] is None, "the map's results stay out of the state (256 KB limit)"
+    assert states["SearchOne"]["Next"] == states["SearchShards"]["Next"] == "Merge"
+    assert states["Merge"]["Next"] == "RecordSuccess"
+    # AND every task retries transient Lambda faults with backoff and every failure ends in RecordFailure
+    tasks = {name: state for name, state in states.items() if state["Type"] == "Task"}
+    tasks["SearchShard"] = fan_out["ItemProcessor"]["States"]["SearchShard"]
+    catch_all = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RecordFailure"}]
+    for name, state in tasks.items():
+        assert state["Resource"] == "arn:aws:states:::lambda:invoke", name
+        [transient, *_] = state["Retry"]
+        assert "Lambda.TooManyRequestsException" in transient["ErrorEquals"] and transient["BackoffRate"] > 1, name
+        if name not in ("RecordFailure", "SearchShard"):
+            assert state["Catch"] == catch_all, name
+    assert fan_out["Catch"][0]["Next"] == "RecordFailure"
+    assert states["RecordFailure"]["Next"] == "JobFailed" and states["JobFailed"]["Type"] == "Fail"
+    # AND the state machine may invoke exactly the five workers
+    invoked = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in props["Policies"] if "LambdaInvokePolicy" in p}
+    assert invoked == set(JOB_WORKERS)

@@ -1,0 +1,295 @@
+"""The job state machine end to end on the local stack: moto's Step Functions interpreter runs
+``statemachine/jobs.asl.json``; its Lambda tasks run the real workers in RIE processes.
+
+Jobs are submitted the way ``POST /v1/jobs`` does it (INTERFACES.md B): ``request.json`` in the bucket, a
+``queued`` record, ``StartExecution``. The session's stack runs with ``JOB_SHARD_MAX_NAMES`` = 8
+(``conftest.JOB_SHARD_MAX_NAMES``), so a few dozen matched accounts fan out over a Distributed Map. Faults are
+real: the local Lambda router answers chosen invocations as Lambda does for a worker whose runtime died, or holds
+them like a slow worker.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import secrets
+import time
+from typing import Any
+
+import orjson
+import pytest
+import requests
+
+from sockpuppet import find_similar_accounts
+from sockpuppet_client import SigV4Auth
+from sockpuppet_local.stack import LocalStack
+from sockpuppet_local.stepfunctions import WORKER_FUNCTIONS
+from tests.integration.conftest import JOB_SHARD_MAX_NAMES
+from tests.reference import get_hashtag_accounts, get_similar_screen_names
+
+pytestmark = pytest.mark.integration
+
+SEARCH = next(function.name for function in WORKER_FUNCTIONS if function.handler.endswith(".search_handler"))
+OWNER = "0123456789abcdef0123456789abcdef"
+WAIT_SECONDS = 120
+HASHTAG = "#diedsuddenly"
+
+
+def records(count: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``count`` accounts with near-identical names in several lengths (so that shards overlap in length), each
+    posting the hashtag, plus a repost and an author without an account record."""
+    rng = random.Random(seed)
+    stems = ["anna_smith", "jo_brown", "patriot1776", "truth_seeker", "mike"]
+    accounts = []
+    for index in range(count):
+        name = list(rng.choice(stems) + str(rng.randrange(10)))
+        for _ in range(rng.randrange(2)):
+            name[rng.randrange(len(name))] = rng.choice("abcxyz019_")
+        accounts.append({"id": f"a{index}", "created_at": None, "screen_name": "".join(name)})
+    posts = [{"author_id": a["id"], "is_repost": False, "hashtags": [HASHTAG]} for a in accounts]
+    posts += [
+        {"author_id": "a0", "is_repost": True, "hashtags": ["#other"]},
+        {"author_id": "ghost", "is_repost": False, "hashtags": [HASHTAG]},
+    ]
+    return posts, accounts
+
+
+class Job:
+    """One job submitted straight to the state machine, as the API's POST /v1/jobs does."""
+
+    def __init__(self, stack: LocalStack, request: dict[str, Any]) -> None:
+        self.stack = stack
+        self.s3 = stack.s3_client()
+        self.dynamodb = stack.client("dynamodb")
+        self.sfn = stack.client("stepfunctions")
+        self.job_id = f"{int(time.time() * 1000):013d}{secrets.token_hex(16)}"
+        self.prefix = f"jobs/{OWNER}/{self.job_id}/"
+        request_key = self.prefix + "request.json"
+        self.s3.put_object(Bucket=stack.bucket, Key=request_key, Body=orjson.dumps(request))
+        self.dynamodb.put_item(
+            TableName=stack.jobs_table,
+            Item={"owner": {"S": OWNER}, "job_id": {"S": self.job_id}, "status": {"S": "queued"}},
+        )
+        execution = {"job_id": self.job_id, "owner": OWNER, "request_key": request_key}
+        self.execution_arn = self.sfn.start_execution(
+            stateMachineArn=stack.state_machine_arn, name=self.job_id, input=json.dumps(execution)
+        )["executionArn"]
+
+    def record(self) -> dict[str, Any]:
+        key = {"owner": {"S": OWNER}, "job_id": {"S": self.job_id}}
+        item = self.dynamodb.get_item(TableName=self.stack.jobs_table, Key=key, ConsistentRead=True)["Item"]
+        return _plain(item)
+
+    def wait(self) -> str:
+        """Wait for the execution to end; its status."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            status = self.sfn.describe_execution(executionArn=self.execution_arn)["status"]
+            if status != "RUNNING":
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"job {self.job_id} still running after {WAIT_SECONDS} s")
+
+    def wait_for(self, check: Any) -> dict[str, Any]:
+        """Poll the record until ``check(record)``; the record."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            record = self.record()
+            if check(record):
+                return record
+            time.sleep(0.1)
+        raise AssertionError(f"job {self.job_id}: condition not met; last record {record}")
+
+    def object_names(self) -> set[str]:
+        listing = self.s3.list_objects_v2(Bucket=self.stack.bucket, Prefix=self.prefix)
+        return {item["Key"][len(self.prefix) :] for item in listing.get("Contents", ())}
+
+    def result(self) -> bytes:
+        obj = self.s3.get_object(Bucket=self.stack.bucket, Key=self.record()["result_key"])
+        assert obj["ContentEncoding"] == "gzip"
+        return gzip.decompress(obj["Body"].read())
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    """A DynamoDB attribute map as plain Python values."""
+    out = {}
+    for name, attribute in value.items():
+        [(kind, inner)] = attribute.items()
+        if kind == "M":
+            out[name] = _plain(inner)
+        elif kind == "N":
+            out[name] = int(inner) if inner.lstrip("-").isdigit() else float(inner)
+        elif kind == "L":
+            out[name] = [_plain({"v": item})["v"] for item in inner]
+        elif kind == "NULL":
+            out[name] = None
+        else:
+            out[name] = inner
+    return out
+
+
+def sync_document(stack: LocalStack, signer: SigV4Auth, body: dict[str, Any]) -> bytes:
+    """The synchronous route's 200 body for ``body`` (inline)."""
+    response = requests.post(
+        f"{stack.base_url}/v1/similar-account-pairs",
+        data=json.dumps({**body, "result_delivery": "inline"}),
+        headers={"Content-Type": "application/json"},
+        auth=signer,
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def test_job_goes_from_queued_to_running_to_succeeded(local_stack: LocalStack, signer: SigV4Auth) -> None:
+    # GIVEN a job whose accounts fit one search worker, its search held like a slow worker
+    posts, accounts = records(JOB_SHARD_MAX_NAMES - 2, seed=1)
+    request = {"posts": posts, "accounts": accounts, "hashtag": HASHTAG, "min_similarity": 0.7}
+    release = local_stack.faults.hold(SEARCH, lambda event: True)
+    # WHEN it is started
+    job = Job(local_stack, request)
+    try:
+        # THEN it runs: the record says running, searching its one shard
+        running = job.wait_for(lambda record: record["status"] != "queued")
+        assert running["status"] == "running"
+        searching = job.wait_for(lambda record: record["progress"]["phase"] == "searching")
+        assert searching["progress"] == {"phase": "searching", "shards_done": 0, "shards_total": 1}
+    finally:
+        release.set()
+    # AND once the search goes on it succeeds, with the synchronous route's exact document as its result
+    assert job.wait() == "SUCCEEDED"
+    record = job.record()
+    assert record["status"] == "succeeded"
+    assert record["progress"]["shards_done"] == record["progress"]["shards_total"] == 1
+    document = job.result()
+    assert document == sync_document(local_stack, signer, request)
+    assert record["pair_count"] == orjson.loads(document)["pair_count"] > 0
+    assert record["updated_at"].endswith("Z")
+
+
+def test_fan_out_over_many_shards_equals_the_sync_route_and_the_reference(
+    local_stack: LocalStack, signer: SigV4Auth
+) -> None:
+    # GIVEN a job with several times JOB_SHARD_MAX_NAMES matched accounts
+    posts, accounts = records(6 * JOB_SHARD_MAX_NAMES, seed=2)
+    request = {"posts": posts, "accounts": accounts, "hashtag": HASHTAG, "min_similarity": 0.75}
+    # WHEN it runs to the end
+    job = Job(local_stack, request)
+    assert job.wait() == "SUCCEEDED"
+    record = job.record()
+    # THEN it fanned out over at least 8 shards, all of them done
+    assert record["progress"]["shards_total"] >= 8
+    assert record["progress"]["shards_done"] == record["progress"]["shards_total"]
+    # AND its result is byte for byte the synchronous document, whose pairs are the library's and the reference's
+    document = job.result()
+    assert document == sync_document(local_stack, signer, request)
+    pairs = [tuple(pair) for pair in orjson.loads(document)["similar_account_pairs"]]
+    library = find_similar_accounts(posts, accounts, hashtag=HASHTAG, min_similarity=0.75)
+    assert pairs == library.similar_account_pairs
+    posters = set(get_hashtag_accounts(posts, HASHTAG))
+    assert pairs == get_similar_screen_names([a for a in accounts if a["id"] in posters], 0.75)
+    assert len(pairs) > 20
+
+
+def test_invalid_upload_fails_the_job_with_its_line_and_leaves_nothing_half_written(local_stack: LocalStack) -> None:
+    # GIVEN an accounts upload (TSV) whose line 3 has a field too many, and valid posts
+    s3 = local_stack.s3_client()
+    upload_id = secrets.token_urlsafe(24)
+    tsv = "id\tcreated_at\tscreen_name\na1\t2020-01-01\tanna\na2\t2020-01-01\tanne\textra\n"
+    s3.put_object(
+        Bucket=local_stack.bucket,
+        Key=f"uploads/{OWNER}/{upload_id}",
+        Body=tsv.encode(),
+        Metadata={"kind": "accounts", "format": "tsv", "content-encoding": "identity"},
+    )
+    posts, _ = records(2, seed=3)
+    # WHEN a job reads it
+    job = Job(local_stack, {"posts": posts, "accounts_upload_id": upload_id, "hashtag": HASHTAG})
+    # THEN the execution fails and the record holds the contract's error object, located at the upload's line 3
+    assert job.wait() == "FAILED"
+    record = job.record()
+    assert record["status"] == "failed"
+    error = record["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"][0]["loc"] == ["body", "accounts_upload_id", "line", 3]
+    assert "3" in error["message"]
+    assert "result_key" not in record
+    # AND of the job's objects only its request is left
+    assert job.object_names() == {"request.json"}
+
+
+def test_cancelled_job_stays_cancelled_and_has_no_result(local_stack: LocalStack) -> None:
+    # GIVEN a running job held in its search
+    posts, accounts = records(JOB_SHARD_MAX_NAMES - 2, seed=4)
+    release = local_stack.faults.hold(SEARCH, lambda event: True)
+    job = Job(local_stack, {"posts": posts, "accounts": accounts, "hashtag": HASHTAG})
+    try:
+        job.wait_for(lambda record: record.get("progress", {}).get("phase") == "searching")
+        # WHEN it is cancelled as DELETE /v1/jobs/{id} does: status cancelled (conditional), then StopExecution
+        job.dynamodb.update_item(
+            TableName=local_stack.jobs_table,
+            Key={"owner": {"S": OWNER}, "job_id": {"S": job.job_id}},
+            UpdateExpression="SET #status = :cancelled",
+            ConditionExpression="#status IN (:queued, :running)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":cancelled": {"S": "cancelled"},
+                ":queued": {"S": "queued"},
+                ":running": {"S": "running"},
+            },
+        )
+        job.sfn.stop_execution(executionArn=job.execution_arn)
+    finally:
+        release.set()
+    # THEN the execution ends (AWS aborts it at once; moto lets the in-flight task return first, and the worker's
+    # refusal to touch a cancelled job then ends it through the failure branch), the worker that was still running
+    # could not move the job out of cancelled
+    assert job.wait() in ("ABORTED", "FAILED")
+    time.sleep(1)  # the held search finishes after the stop: give its record update time to (not) happen
+    record = job.record()
+    assert record["status"] == "cancelled"
+    # AND no result appears
+    assert "result_key" not in record
+    assert "result.json" not in job.object_names()
+
+
+def test_a_shard_that_fails_once_is_retried_and_the_job_succeeds(local_stack: LocalStack) -> None:
+    # GIVEN a fanned-out job whose shard 2 crashes once (the worker's runtime dies)
+    posts, accounts = records(4 * JOB_SHARD_MAX_NAMES, seed=5)
+    before = local_stack.faults.hits(SEARCH)
+    local_stack.faults.add(SEARCH, lambda event: event.get("index") == 2, times=1)
+    # WHEN it runs
+    job = Job(local_stack, {"posts": posts, "accounts": accounts, "hashtag": HASHTAG, "min_similarity": 0.7})
+    # THEN the crash happened, the state machine retried the shard, and the job's result is still exact
+    assert job.wait() == "SUCCEEDED"
+    assert local_stack.faults.hits(SEARCH) == before + 1
+    record = job.record()
+    assert record["status"] == "succeeded"
+    assert record["progress"]["shards_total"] > 2
+    library = find_similar_accounts(posts, accounts, hashtag=HASHTAG, min_similarity=0.7, max_pairs=1000000)
+    assert job.result() == orjson.dumps(library.to_dict())
+
+
+def test_a_shard_that_fails_for_good_fails_the_job_cleanly(local_stack: LocalStack) -> None:
+    # GIVEN a fanned-out job whose shard 1 crashes on every attempt
+    posts, accounts = records(4 * JOB_SHARD_MAX_NAMES, seed=6)
+    before = local_stack.faults.hits(SEARCH)
+    local_stack.faults.add(SEARCH, lambda event: event.get("index") == 1, times=None)
+    try:
+        # WHEN it runs
+        job = Job(local_stack, {"posts": posts, "accounts": accounts, "hashtag": HASHTAG})
+        status = job.wait()
+        crashes = local_stack.faults.hits(SEARCH) - before
+    finally:
+        local_stack.faults.clear()
+    # THEN the shard was tried and retried, and the job failed with an internal error (no internals shown)
+    assert status == "FAILED"
+    assert crashes >= 2
+    record = job.record()
+    assert record["status"] == "failed"
+    assert record["error"]["code"] == "internal_error"
+    assert "Traceback" not in json.dumps(record["error"])
+    # AND nothing of the job is left but its request: no result, no partial shard outputs
+    assert "result_key" not in record
+    assert job.object_names() == {"request.json"}
