@@ -293,3 +293,23 @@ def test_a_shard_that_fails_for_good_fails_the_job_cleanly(local_stack: LocalSta
     # AND nothing of the job is left but its request: no result, no partial shard outputs
     assert "result_key" not in record
     assert job.object_names() == {"request.json"}
+
+
+def test_job_with_coordination_signals_equals_the_library(local_stack: LocalStack) -> None:
+    # GIVEN a fanned-out job asking for every coordination signal, on records with creation times
+    posts, accounts = records(3 * JOB_SHARD_MAX_NAMES, seed=7)
+    for index, account in enumerate(accounts):
+        account["created_at"] = f"2020-01-01T00:{index % 4:02d}:00Z"
+    for index, post in enumerate(posts):
+        post["created_at"] = f"2021-06-01T12:00:{index % 7:02d}Z"
+        post["hashtags"] = [*post["hashtags"], "#covid19"] if index % 2 else post["hashtags"]
+    signals = {"co_hashtag": {}, "creation_bursts": {}, "clusters": True}
+    # WHEN it runs
+    job = Job(local_stack, {"posts": posts, "accounts": accounts, "hashtag": HASHTAG, "signals": signals})
+    assert job.wait() == "SUCCEEDED"
+    # THEN its document is the library's, signals included
+    library = find_similar_accounts(posts, accounts, hashtag=HASHTAG, max_pairs=1000000, signals=signals)
+    document = job.result()
+    assert document == orjson.dumps(library.to_dict())
+    assert {"co_hashtag_pairs", "creation_bursts", "clusters"} <= set(orjson.loads(document))
+    assert job.record()["progress"]["shards_total"] > 1

@@ -15,6 +15,7 @@ Errors the state machine tells apart by name (the ``errorType`` of a Lambda erro
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -45,6 +46,8 @@ __all__ = [
 
 SOURCE = "body"
 """Where error locations start: the job's request is the synchronous route's body."""
+SIGNALS = "signals.pickle"
+"""What the requested coordination signals need (:class:`sockpuppet.signals.SignalInputs`), from prepare to merge."""
 KEEP_ON_FAILURE = ("request.json",)
 """Objects of a failed job that stay (until the bucket's lifecycle rule removes them): the request only."""
 
@@ -149,6 +152,7 @@ def prepare(event: dict[str, Any], *, store: JobStore, records: JobRecords, max_
             hashtag=request["hashtag"],
             min_similarity=request.get("min_similarity", 0.8),
             hashtag_match=request.get("hashtag_match", "exact"),
+            signals=request.get("signals"),
         )
     except InputError as exc:
         raise _invalid(exc, {"posts": posts_at, "accounts": accounts_at}) from None
@@ -165,8 +169,12 @@ def prepare(event: dict[str, Any], *, store: JobStore, records: JobRecords, max_
             "authors_without_account": matched.authors_without_account,
             "max_pairs": max_pairs if limit is None else limit,
             "with_groups": bool(request.get("with_groups", False)),
+            "signals": matched.signal_inputs is not None,
         },
     )
+    if matched.signal_inputs is not None:
+        # numpy columns and option objects of this same code, written and read only by the job's own functions
+        store.put_bytes(JobStore.key(owner, job_id, SIGNALS), pickle.dumps(matched.signal_inputs, protocol=5))
     shards = plan_shards(matched.names, matched.min_similarity, max_names=max_names)
     items = [
         {
@@ -277,6 +285,7 @@ def merge(event: dict[str, Any], *, store: JobStore, records: JobRecords) -> dic
         hashtag=meta["hashtag"],
         min_similarity=meta["min_similarity"],
         authors_without_account=meta["authors_without_account"],
+        signal_inputs=pickle.loads(store.get_bytes(JobStore.key(owner, job_id, SIGNALS))) if meta["signals"] else None,
     )
     found = merge_shards(outputs, len(matched.names)) if outputs else _no_pairs()
     result = build_result(matched, found, max_pairs=meta["max_pairs"], with_groups=meta["with_groups"])
