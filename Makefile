@@ -50,7 +50,7 @@ test-unit: venv ## unit + property tests only
 bench: venv ## engine vs reference loop vs rapidfuzz cdist (prints a table)
 	$(PY) -m benchmarks.run
 
-run: install ## serve the API on http://127.0.0.1:3000 (Lambda RIE pool + local HTTP front + moto S3)
+run: install ## serve the API on http://127.0.0.1:3000 (RIE pools + HTTP front + moto S3/DynamoDB/Step Functions; JOB_SHARD_MAX_NAMES passes through)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m sockpuppet_local serve --port $(or $(PORT),3000)
 
 EVENT ?= events/health.json

@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API on 127.0.0.1 until Ctrl-C / SIGTERM")
     serve.add_argument("--port", type=int, default=3000, help="port of the HTTP front (default: 3000; 0: any)")
     serve.add_argument("--workers", type=int, default=2, help="RIE processes = concurrent invocations (default: 2)")
+    serve.add_argument("--job-workers", type=int, default=2, help="RIE processes of the job search worker (default: 2)")
     serve.add_argument("--quiet", action="store_true", help="no access log line per request")
     invoke = commands.add_parser("invoke", help="invoke the function once with an event; print the raw response")
     invoke.add_argument("event", type=Path, help="JSON event file, e.g. events/health.json")
@@ -37,18 +38,25 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve(port: int, workers: int) -> int:
+def serve(port: int, workers: int, job_workers: int = 2) -> int:
     # SIGINT is installed explicitly too: a job started in the background inherits it ignored
     for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, _stop)
     try:
-        with LocalStack(workers=workers, port=port) as stack:
+        with LocalStack(workers=workers, port=port, job_workers=job_workers) as stack:
             logger.info(
-                "sockpuppet API on %s (%d Lambda RIE workers, S3 %s, bucket %s); Ctrl-C stops",
+                "sockpuppet API on %s (%d Lambda RIE workers, moto %s, bucket %s); Ctrl-C stops",
                 stack.base_url,
                 workers,
                 stack.s3_endpoint,
                 stack.bucket,
+            )
+            logger.info(
+                "jobs: state machine %s on moto, table %s, %d search workers, JOB_SHARD_MAX_NAMES=%d",
+                stack.state_machine_arn,
+                stack.jobs_table,
+                job_workers,
+                stack.job_shard_max_names,
             )
             while True:
                 signal.pause()
@@ -64,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         if args.quiet:
             logging.getLogger("sockpuppet_local.front").setLevel(logging.WARNING)
-        return serve(args.port, args.workers)
+        return serve(args.port, args.workers, args.job_workers)
     result = invoke_event(args.event, log=sys.stderr.buffer)  # stdout carries only the response
     sys.stdout.buffer.write(result.payload + b"\n")
     return 1 if result.function_error else 0

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,8 +118,18 @@ class MotoProcess:
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
         }
+        setpriv = shutil.which("setpriv")  # moto stops with this process, even when it is killed (as the RIEs do)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [
+                *([setpriv, "--pdeathsig", "TERM"] if setpriv else []),
+                sys.executable,
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=output,
