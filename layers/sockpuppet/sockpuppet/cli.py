@@ -25,10 +25,11 @@ import orjson
 
 from sockpuppet import __version__
 from sockpuppet.errors import DeadlineExceeded, InputError
-from sockpuppet.job import SimilarAccountsResult, find_similar_accounts
-from sockpuppet.loaders import FORMATS, detect_format, read_accounts, read_posts
+from sockpuppet.hashtags import normalize_hashtag
+from sockpuppet.job import MatchedAccounts, SimilarAccountsResult, search_matched
+from sockpuppet.loaders import FORMATS, detect_format, read_account_columns, read_post_columns
 
-__all__ = ["OUTPUT_FORMATS", "SUBCOMMANDS", "build_parser", "main", "render"]
+__all__ = ["OUTPUT_FORMATS", "SUBCOMMANDS", "build_parser", "main", "render", "write_result"]
 
 OUTPUT_FORMATS = ("json", "csv", "graphml")
 PROGRESS_MIN_TOTAL = 1_000_000
@@ -36,6 +37,8 @@ PROGRESS_MIN_TOTAL = 1_000_000
 
 INSTALL_HINT = "pip install 'sockpuppet[cli]'"
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
+WRITE_PAIRS = 8192
+"""Pairs serialised per write of JSON output."""
 
 
 class CliError(Exception):
@@ -198,19 +201,52 @@ def render(result: SimilarAccountsResult, fmt: str, screen_names: dict[str, str 
     Returns
     -------
     bytes
-        UTF-8 document.
+        UTF-8 document (the bytes :func:`write_result` writes).
+    """
+    buffer = io.BytesIO()
+    write_result(result, fmt, screen_names, buffer)
+    return buffer.getvalue()
+
+
+def write_result(result: SimilarAccountsResult, fmt: str, screen_names: dict[str, str | None], out: IO[bytes]) -> None:
+    """Write a result as ``json``, ``csv`` or ``graphml`` to a binary stream, the pairs in pieces.
+
+    JSON is exactly ``orjson.dumps(result.to_dict(), option=OPT_INDENT_2 | OPT_APPEND_NEWLINE)``, written
+    :data:`WRITE_PAIRS` pairs at a time without building the document's list of pairs; CSV goes through one
+    :func:`csv.writer` straight to ``out``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``fmt``.
     """
     if fmt == "json":
-        return orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        _write_json(result, out)
+    elif fmt == "csv":
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\n")
         writer.writerow(["id1", "id2", "similarity"])
-        writer.writerows((first, second, repr(score)) for first, second, score in result.similar_account_pairs)
-        return buffer.getvalue().encode()
-    if fmt == "graphml":
-        return _graphml(result, screen_names)
-    raise ValueError(f"unknown output format {fmt!r}")
+        writer.writerows(result.similar_account_pairs)  # csv writes floats as repr(), like the JSON
+        text.flush()
+        text.detach()
+    elif fmt == "graphml":
+        out.write(_graphml(result, screen_names))
+    else:
+        raise ValueError(f"unknown output format {fmt!r}")
+
+
+def _write_json(result: SimilarAccountsResult, out: IO[bytes]) -> None:
+    pairs = result.similar_account_pairs
+    rest = orjson.dumps(result.summary(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    if not pairs:
+        out.write(b'{\n  "similar_account_pairs": [],\n' + rest[2:])
+        return
+    out.write(b'{\n  "similar_account_pairs": [\n')
+    for start in range(0, len(pairs), WRITE_PAIRS):
+        # an indented array of pairs is "[\n  [\n    ...\n  ],\n  ...\n]": keep the inside, one level deeper
+        piece = orjson.dumps(pairs[start : start + WRITE_PAIRS], option=orjson.OPT_INDENT_2)
+        out.write((b",\n  " if start else b"  ") + piece[2:-2].replace(b"\n", b"\n  "))
+    out.write(b"\n  ],\n" + rest[2:])
 
 
 def _graphml(result: SimilarAccountsResult, screen_names: dict[str, str | None]) -> bytes:
@@ -248,33 +284,44 @@ def _write(data: bytes, output: Path | None, stdout: IO[bytes]) -> None:
         output.write_bytes(data)
 
 
+def _write_to(
+    result: SimilarAccountsResult, fmt: str, screen_names: dict[str, str | None], output: Path | None
+) -> None:
+    if output is None:
+        write_result(result, fmt, screen_names, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    with output.open("wb") as out:
+        write_result(result, fmt, screen_names, out)
+
+
 def run_pairs(args: argparse.Namespace) -> int:
-    """Handler of ``sockpuppet pairs``."""
+    """Handler of ``sockpuppet pairs``: :func:`~sockpuppet.job.find_similar_accounts` on columns read from files, in
+    steps.
+
+    The posts are dropped once their authors are known, and the accounts once the matched ones are selected, so
+    the pair search runs with little else in memory.
+    """
     posts_format, posts_compression = _input_format(args.posts, args.posts_format)
     accounts_format, accounts_compression = _input_format(args.accounts, args.accounts_format)
     fmt = _output_format(args)
-    posts = read_posts(args.posts, format=posts_format, compression=posts_compression)
-    accounts = read_accounts(args.accounts, format=accounts_format, compression=accounts_compression)
+    tag = normalize_hashtag(args.hashtag)
+    posts = read_post_columns(args.posts, format=posts_format, compression=posts_compression, created_at=False)
+    authors = posts.hashtag_authors(tag, match=args.hashtag_match)
+    del posts
+    accounts = read_account_columns(
+        args.accounts, format=accounts_format, compression=accounts_compression, created_at=False
+    )
+    matched = MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=args.min_similarity)
+    del accounts, authors
     progress = _Progress() if sys.stderr.isatty() else None
     try:
-        result = find_similar_accounts(
-            posts,
-            accounts,
-            hashtag=args.hashtag,
-            min_similarity=args.min_similarity,
-            hashtag_match=args.hashtag_match,
-            max_pairs=args.max_pairs,
-            with_groups=args.groups,
-            progress=progress,
-        )
+        result = search_matched(matched, max_pairs=args.max_pairs, with_groups=args.groups, progress=progress)
     finally:
         if progress is not None:
             progress.close()
-    screen_names: dict[str, str | None] = {}
-    if fmt == "graphml":
-        for account in accounts:
-            screen_names.setdefault(account["id"], account["screen_name"])
-    _write(render(result, fmt, screen_names), args.output, sys.stdout.buffer)
+    screen_names = dict(zip(matched.ids, matched.names, strict=True)) if fmt == "graphml" else {}
+    _write_to(result, fmt, screen_names, args.output)
     return 0
 
 

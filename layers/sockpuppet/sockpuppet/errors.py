@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DeadlineExceeded", "InputError", "Loc"]
+__all__ = ["DeadlineExceeded", "InputError", "Loc", "RecordLimitExceeded"]
 
 Loc = tuple[str | int, ...]
 
@@ -35,6 +35,27 @@ class InputError(ValueError):
         """Build an error for a single location, its message naming the location."""
         where = ".".join(str(part) for part in loc)
         return cls(f"{where}: {msg}", [{"loc": list(loc), "msg": msg}])
+
+
+class RecordLimitExceeded(InputError):
+    """An input has more records than the caller allows; reading stopped at the first record over the limit.
+
+    Parameters
+    ----------
+    kind
+        ``"posts"`` or ``"accounts"`` (or the ``kind`` the loader was given).
+    limit
+        The largest number of records accepted.
+    loc
+        Location of the first record over the limit (e.g. ``("posts", "line", 1002)`` or ``("posts", 1000)``).
+    """
+
+    def __init__(self, kind: str, limit: int, loc: Loc) -> None:
+        msg = f"more than {limit} {kind}: reading stopped at the first record over the limit of {limit}"
+        where = ".".join(str(part) for part in loc)
+        super().__init__(f"{where}: {msg}", [{"loc": list(loc), "msg": msg}])
+        self.kind = kind
+        self.limit = limit
 
 
 class DeadlineExceeded(TimeoutError):

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sockpuppet import engine
+from sockpuppet.columns import AccountColumns, PostColumns, Selection
 from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.groups import groups_from_pairs
 from sockpuppet.hashtags import HashtagMatch, authors_with_hashtag, normalize_hashtag
@@ -23,6 +24,7 @@ __all__ = [
     "build_result",
     "find_similar_accounts",
     "match_accounts",
+    "search_matched",
     "select_accounts",
 ]
 
@@ -71,8 +73,11 @@ class SimilarAccountsResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The API's 200 response body (``groups`` and each signal only when they were requested)."""
+        return {"similar_account_pairs": [list(pair) for pair in self.similar_account_pairs], **self.summary()}
+
+    def summary(self) -> dict[str, Any]:
+        """:meth:`to_dict` without ``similar_account_pairs`` (the other keys, in the same order)."""
         body: dict[str, Any] = {
-            "similar_account_pairs": [list(pair) for pair in self.similar_account_pairs],
             "pair_count": self.pair_count,
             "hashtag": self.hashtag,
             "min_similarity": self.min_similarity,
@@ -181,10 +186,31 @@ class MatchedAccounts:
     authors_without_account: int
     signal_inputs: SignalInputs | None = None
 
+    @classmethod
+    def selected(cls, selection: Selection, *, hashtag: str, min_similarity: float) -> MatchedAccounts:
+        """The accounts of a :meth:`~sockpuppet.columns.AccountColumns.select` (no signals).
+
+        Parameters
+        ----------
+        selection
+            The accounts that posted the hashtag.
+        hashtag
+            The normalised hashtag (:func:`~sockpuppet.hashtags.normalize_hashtag`).
+        min_similarity
+            The threshold (validated here).
+        """
+        return cls(
+            ids=selection.ids,
+            names=selection.screen_names,
+            hashtag=hashtag,
+            min_similarity=check_min_similarity(min_similarity),
+            authors_without_account=selection.without_account,
+        )
+
 
 def match_accounts(
-    posts: Iterable[dict[str, Any]],
-    accounts: Iterable[dict[str, Any]],
+    posts: Iterable[dict[str, Any]] | PostColumns,
+    accounts: Iterable[dict[str, Any]] | AccountColumns,
     *,
     hashtag: str,
     min_similarity: float = 0.8,
@@ -211,8 +237,15 @@ def match_accounts(
     if hashtag_match not in ("exact", "case_insensitive"):
         raise InputError.at(("hashtag_match",), f"must be 'exact' or 'case_insensitive', got {hashtag_match!r}")
     wanted = parse_signals(signals)
-    if wanted.any:
-        posts, accounts = _sequence(posts), _sequence(accounts)
+    if not wanted.any:  # the columnar path: no dict per record, only the matched accounts gathered
+        post_columns = posts if isinstance(posts, PostColumns) else PostColumns.from_records(posts, created_at=False)
+        authors = post_columns.hashtag_authors(tag, match=hashtag_match)
+        if not isinstance(accounts, AccountColumns):
+            accounts = AccountColumns.from_records(accounts, created_at=False)
+        return MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=threshold)
+    # the signals read created_at and locate its problems in the records
+    posts = posts.to_records() if isinstance(posts, PostColumns) else _sequence(posts)
+    accounts = accounts.to_records() if isinstance(accounts, AccountColumns) else _sequence(accounts)
     prows = post_rows(posts)
     authors = set(authors_with_hashtag(prows, tag, match=hashtag_match))
     arows = account_rows(accounts)
@@ -307,8 +340,8 @@ def build_result(
 
 
 def find_similar_accounts(
-    posts: Iterable[dict[str, Any]],
-    accounts: Iterable[dict[str, Any]],
+    posts: Iterable[dict[str, Any]] | PostColumns,
+    accounts: Iterable[dict[str, Any]] | AccountColumns,
     *,
     hashtag: str,
     min_similarity: float = 0.8,
@@ -328,9 +361,10 @@ def find_similar_accounts(
     Parameters
     ----------
     posts
-        Post records (see :mod:`sockpuppet.records`).
+        Post records (see :mod:`sockpuppet.records`), or posts already read into columns
+        (:func:`sockpuppet.loaders.read_post_columns`).
     accounts
-        Account records.
+        Account records, or :class:`~sockpuppet.columns.AccountColumns`.
     hashtag
         Hashtag to filter on; a missing ``#`` is added.
     min_similarity
@@ -368,6 +402,38 @@ def find_similar_accounts(
     matched = match_accounts(
         posts, accounts, hashtag=hashtag, min_similarity=min_similarity, hashtag_match=hashtag_match, signals=signals
     )
+    return search_matched(matched, max_pairs=limit, with_groups=with_groups, deadline=deadline, progress=progress)
+
+
+def search_matched(
+    matched: MatchedAccounts,
+    *,
+    max_pairs: int | None = None,
+    with_groups: bool = False,
+    deadline: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimilarAccountsResult:
+    """The pair search among matched accounts and the result: the second half of :func:`find_similar_accounts`.
+
+    For callers that match in steps, e.g. to let the posts go before the search (the CLI)::
+
+        authors = posts.hashtag_authors(tag)
+        matched = MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=t)
+        search_matched(matched)  # == find_similar_accounts(posts, accounts, hashtag=tag, min_similarity=t)
+
+    Parameters
+    ----------
+    matched
+        From :func:`match_accounts` or :meth:`MatchedAccounts.selected`.
+    max_pairs, with_groups, deadline, progress
+        As for :func:`find_similar_accounts`.
+
+    Returns
+    -------
+    SimilarAccountsResult
+        Pairs, counts, (optionally) groups and the signals ``matched`` was prepared for.
+    """
+    limit = _check_max_pairs(max_pairs)
     if deadline is not None and time.monotonic() > deadline:
         raise DeadlineExceeded("deadline passed before the pair search started")
     found = engine.similar_name_pairs(matched.names, matched.min_similarity, deadline=deadline, progress=progress)

@@ -22,13 +22,30 @@ import io
 import os
 from array import array
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
-from sockpuppet.errors import InputError, Loc
-from sockpuppet.records import normalize_accounts, normalize_posts
+from sockpuppet.columns import AccountColumns, PostColumns
+from sockpuppet.errors import InputError, Loc, RecordLimitExceeded
+from sockpuppet.records import (
+    ACCOUNT_FIELDS,
+    MAX_DETAILS,
+    POST_FIELDS,
+    InvalidValue,
+    coerce_hashtags,
+    coerce_id,
+    coerce_is_repost,
+    coerce_screen_name,
+    normalize_accounts,
+    normalize_posts,
+    problems_error,
+    record_problems,
+)
 
 __all__ = [
     "Compression",
@@ -36,7 +53,10 @@ __all__ = [
     "Source",
     "detect_format",
     "iter_records",
+    "read_account_columns",
     "read_accounts",
+    "read_columns",
+    "read_post_columns",
     "read_posts",
     "read_records",
 ]
@@ -107,6 +127,10 @@ def _decode_error(kind: str, loc: Loc, exc: Exception) -> InputError:
     return InputError.at((kind, *loc), f"cannot read: {exc}")
 
 
+def _width_error(kind: str, line: int, width: int, got: int) -> InputError:
+    return InputError.at((kind, "line", line), f"expected {width} tab-separated fields (as in the header), got {got}")
+
+
 def _iter_tsv(stream: IO[bytes], kind: str) -> Iterator[tuple[Loc, Any]]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
@@ -122,9 +146,7 @@ def _iter_tsv(stream: IO[bytes], kind: str) -> Iterator[tuple[Loc, Any]]:
                 continue
             line = reader.line_num
             if len(row) != width:
-                raise InputError.at(
-                    (kind, "line", line), f"expected {width} tab-separated fields (as in the header), got {len(row)}"
-                )
+                raise _width_error(kind, line, width, len(row))
             yield (kind, "line", line), {key: value or None for key, value in zip(header, row, strict=True)}
     except csv.Error as exc:
         raise InputError.at((kind, "line", reader.line_num), f"malformed TSV: {exc}") from None
@@ -161,7 +183,12 @@ def _iter_json(stream: IO[bytes], kind: str) -> Iterator[tuple[Loc, Any]]:
 
 
 def iter_records(
-    source: Source, *, format: Format = "tsv", compression: Compression = None, kind: str = "records"
+    source: Source,
+    *,
+    format: Format = "tsv",
+    compression: Compression = None,
+    kind: str = "records",
+    max_records: int | None = None,
 ) -> Iterator[tuple[Loc, Any]]:
     """Yield ``(loc, record)`` for every record of a file, without validating the records' fields.
 
@@ -175,6 +202,8 @@ def iter_records(
         ``None`` or ``"gzip"``.
     kind
         First element of the locations (``"posts"`` / ``"accounts"``).
+    max_records
+        Largest number of records accepted; reading stops at the first record over it. ``None``: no limit.
 
     Yields
     ------
@@ -186,30 +215,56 @@ def iter_records(
     ------
     InputError
         On unreadable input (bad gzip, bad UTF-8, malformed TSV line, invalid JSON), naming the line or index.
+    RecordLimitExceeded
+        On the first record over ``max_records`` (an :class:`InputError` locating that record).
     ValueError
         On an unknown ``format`` / ``compression``.
     """
     _check_options(format, compression)
+    _check_limit(max_records)
     stream, owned = _open_binary(source, compression)
     try:
-        if format == "tsv":
-            yield from _iter_tsv(stream, kind)
-        elif format == "jsonl":
-            yield from _iter_jsonl(stream, kind)
-        else:
-            yield from _iter_json(stream, kind)
+        yield from _limited(_iter_stream(stream, format, kind), kind, max_records)
     finally:
         if owned:
             stream.close()
 
 
+def _iter_stream(stream: IO[bytes], format: Format, kind: str) -> Iterator[tuple[Loc, Any]]:
+    if format == "tsv":
+        return _iter_tsv(stream, kind)
+    if format == "jsonl":
+        return _iter_jsonl(stream, kind)
+    return _iter_json(stream, kind)
+
+
+def _check_limit(max_records: int | None) -> None:
+    if max_records is not None and (isinstance(max_records, bool) or not isinstance(max_records, int)):
+        raise ValueError(f"max_records must be an integer or None, got {max_records!r}")
+
+
+def _limited(records: Iterator[tuple[Loc, Any]], kind: str, limit: int | None) -> Iterator[tuple[Loc, Any]]:
+    if limit is None:
+        yield from records
+        return
+    for count, (loc, record) in enumerate(records, start=1):
+        if count > limit:
+            raise RecordLimitExceeded(kind, limit, loc)
+        yield loc, record
+
+
 def read_records(
-    source: Source, *, kind: Literal["posts", "accounts"], format: Format = "tsv", compression: Compression = None
+    source: Source,
+    *,
+    kind: Literal["posts", "accounts"],
+    format: Format = "tsv",
+    compression: Compression = None,
+    max_records: int | None = None,
 ) -> list[dict[str, Any]]:
     """Read and validate posts or accounts (see :func:`read_posts` / :func:`read_accounts`)."""
     positions = array("q")  # line number or index of each record: 8 bytes a record, not a tuple
     records: list[Any] = []
-    for loc, record in iter_records(source, format=format, compression=compression, kind=kind):
+    for loc, record in iter_records(source, format=format, compression=compression, kind=kind, max_records=max_records):
         positions.append(loc[-1])  # type: ignore[arg-type]
         records.append(record)
     if format == "tsv" and records:
@@ -223,7 +278,7 @@ def read_records(
 
 
 def read_posts(
-    source: Source, *, format: Format | None = None, compression: Compression = None
+    source: Source, *, format: Format | None = None, compression: Compression = None, max_records: int | None = None
 ) -> list[dict[str, Any]]:
     """Read posts from a TSV, JSON or JSON Lines source.
 
@@ -236,6 +291,9 @@ def read_posts(
         (:func:`detect_format`); bytes and file objects then default to TSV.
     compression
         ``None`` or ``"gzip"``.
+    max_records
+        Largest number of posts accepted: reading stops at the first record over it
+        (:class:`~sockpuppet.errors.RecordLimitExceeded`). ``None``: no limit.
 
     Returns
     -------
@@ -250,11 +308,11 @@ def read_posts(
         :data:`~sockpuppet.records.MAX_DETAILS`).
     """
     fmt, comp = _resolve(source, format, compression)
-    return read_records(source, kind="posts", format=fmt, compression=comp)
+    return read_records(source, kind="posts", format=fmt, compression=comp, max_records=max_records)
 
 
 def read_accounts(
-    source: Source, *, format: Format | None = None, compression: Compression = None
+    source: Source, *, format: Format | None = None, compression: Compression = None, max_records: int | None = None
 ) -> list[dict[str, Any]]:
     """Read accounts from a TSV, JSON or JSON Lines source.
 
@@ -262,7 +320,7 @@ def read_accounts(
     ``screen_name`` (str or None; an empty TSV field is None) normalised.
     """
     fmt, comp = _resolve(source, format, compression)
-    return read_records(source, kind="accounts", format=fmt, compression=comp)
+    return read_records(source, kind="accounts", format=fmt, compression=comp, max_records=max_records)
 
 
 def _resolve(source: Source, fmt: Format | None, compression: Compression) -> tuple[Format, Compression]:
@@ -272,3 +330,534 @@ def _resolve(source: Source, fmt: Format | None, compression: Compression) -> tu
         detected, detected_comp = detect_format(source)
         return detected, compression or detected_comp
     return "tsv", compression
+
+
+# --- columnar readers -----------------------------------------------------------------------------------------
+
+_BLOCK_BYTES = 1 << 22
+"""TSV is read in blocks of about this many bytes (cut at the last newline)."""
+_CHUNK_RECORDS = 1 << 16
+"""Records per chunk on the record-by-record paths (quoted TSV, JSON Lines, JSON)."""
+_BOM = b"\xef\xbb\xbf"
+_POST_COLUMNS = ("author_id", "is_repost", "hashtags", "created_at")
+_ACCOUNT_COLUMNS = ("id", "screen_name", "created_at")
+_BOOL_WORDS = ((b"true", 1), (b"false", 0))
+
+
+@dataclass(slots=True)
+class _TsvChunk:
+    """Rows of a TSV block: physical line numbers and the wanted columns (empty field = ``None``).
+
+    ``repost`` (blocks read by the vectorised path only): per row 1 / 0 for the exact words ``true``/``false``
+    (any ASCII case) and ``1``/``0``, -1 for anything else, whose raw values are in ``repost_raw`` (in row order)
+    for :func:`~sockpuppet.records.coerce_is_repost` to decide.
+    """
+
+    lines: npt.NDArray[np.int64]
+    columns: dict[str, list[str | None]]
+    repost: npt.NDArray[np.int8] | None = None
+    repost_raw: list[str | None] | None = None
+
+
+@dataclass(slots=True)
+class _RecordChunk:
+    """Parsed records (JSON, JSON Lines) and their locations."""
+
+    locs: list[Loc]
+    records: list[Any]
+
+
+class _Prepend(io.RawIOBase):
+    """A raw stream that returns ``head`` and then the rest of ``inner`` (which it does not close)."""
+
+    def __init__(self, head: bytes, inner: IO[bytes]) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            size = min(len(buffer), len(self._head))
+            buffer[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        chunk = self._inner.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+class _TsvColumns:
+    """Reads the wanted columns of a TSV stream in chunks.
+
+    Blocks without any ``"`` or ``\\r`` (so every physical line is one record and every tab separates two fields,
+    exactly as :mod:`csv` would read them) are split with numpy: newline and tab positions, field bounds per row,
+    one string per wanted field. From the first block holding a quote or a carriage return on, the rest of the
+    stream is read by :func:`csv.reader` (quoted fields may span lines), as :func:`iter_records` reads it. Either way
+    the same records, fields, line numbers and errors come out.
+    """
+
+    def __init__(self, stream: IO[bytes], kind: str, wanted: tuple[str, ...], limit: int | None) -> None:
+        self.stream = stream
+        self.kind = kind
+        self.wanted = wanted
+        self.limit = limit
+        self.header: list[str] | None = None
+        self.index: dict[str, int] = {}
+        self.line = 0
+        self.count = 0
+
+    def missing(self, required: tuple[str, ...]) -> list[str]:
+        """Required columns the header lacks."""
+        return [field for field in required if self.header is not None and field not in self.header]
+
+    def _set_header(self, header: list[str]) -> None:
+        self.header = header
+        positions = {name: j for j, name in enumerate(header)}  # a repeated name: the last one wins, as in a dict
+        self.index = {name: positions[name] for name in self.wanted if name in positions}
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self.stream.read(size)
+        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+            raise _decode_error(self.kind, ("line", self.line + 1), exc) from None
+
+    def chunks(self) -> Iterator[_TsvChunk]:
+        """Yield the rows block by block (raising :class:`InputError` at the first unreadable line)."""
+        pending = b""
+        started = False
+        while True:
+            piece = self._read(_BLOCK_BYTES)
+            data = pending + piece if pending else piece
+            eof = not piece
+            if not started:
+                if len(data) < len(_BOM) and not eof:
+                    pending = data
+                    continue
+                started = True
+                if data.startswith(_BOM):
+                    data = data[len(_BOM) :]
+            if eof:
+                block, pending = data, b""
+            else:
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending = data
+                    continue
+                block, pending = data[: cut + 1], data[cut + 1 :]
+            if b'"' in block or b"\r" in block:
+                yield from self._csv_chunks(block + pending)
+                return
+            if self.header is None and block:
+                end = block.find(b"\n")
+                first = block if end < 0 else block[:end]
+                if not first:  # an empty first line: csv's empty header row, read the slow way
+                    yield from self._csv_chunks(block + pending)
+                    return
+                try:
+                    self._set_header(first.decode("utf-8").split("\t"))
+                except UnicodeDecodeError as exc:
+                    raise _decode_error(self.kind, ("line", 1), exc) from None
+                self.line = 1
+                block = b"" if end < 0 else block[end + 1 :]
+            if block:
+                chunk = self._fast_chunk(block)
+                if chunk is not None:
+                    yield chunk
+            if eof:
+                return
+
+    def _fast_chunk(self, block: bytes) -> _TsvChunk | None:
+        kind = self.kind
+        assert self.header is not None
+        width = len(self.header)
+        a = np.frombuffer(block, dtype=np.uint8)
+        newlines = np.flatnonzero(a == 10)
+        ends = newlines if block.endswith(b"\n") else np.append(newlines, a.size)
+        starts = np.empty_like(ends)
+        starts[:1] = 0
+        starts[1:] = ends[:-1] + 1
+        first_line = self.line + 1
+        self.line += ends.size
+        rows = np.flatnonzero(ends > starts)  # csv skips empty lines
+        row_starts, row_ends = starts[rows], ends[rows]
+        tabs = np.flatnonzero(a == 9)
+        failures: list[tuple[int, InputError]] = []
+        over = None
+        if self.limit is not None and self.count + rows.size > self.limit:
+            over = self.limit - self.count
+            line = first_line + int(rows[over])
+            failures.append((line, RecordLimitExceeded(kind, self.limit, (kind, "line", line))))
+        fields = _row_tabs(tabs, row_starts, row_ends, width - 1)
+        if fields is None or over is not None:
+            counts = np.searchsorted(tabs, row_ends[:over]) - np.searchsorted(tabs, row_starts[:over])
+            bad = np.flatnonzero(counts != width - 1)
+            if bad.size:
+                line = first_line + int(rows[bad[0]])
+                failures.append((line, _width_error(kind, line, width, int(counts[bad[0]]) + 1)))
+        try:
+            block.decode("utf-8")  # the whole block is checked, wanted columns or not
+        except UnicodeDecodeError as exc:
+            line = first_line + block.count(b"\n", 0, exc.start)
+            failures.append((line, _decode_error(kind, ("line", line), exc)))
+        if failures:
+            raise min(failures, key=lambda failure: failure[0])[1]
+        assert fields is not None
+        self.count += rows.size
+        if not rows.size:
+            return None
+
+        def bounds(j: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+            return (row_starts if j == 0 else fields[:, j - 1] + 1), (fields[:, j] if j < width - 1 else row_ends)
+
+        columns: dict[str, list[str | None]] = {}
+        repost = repost_raw = None
+        for name, j in self.index.items():
+            begin, end = bounds(j)
+            if name != "is_repost":
+                columns[name] = _gather_strings(a, begin, end)
+                continue
+            length = end - begin
+            repost = np.full(rows.size, -1, dtype=np.int8)
+            one = np.flatnonzero(length == 1)
+            digit = a[begin[one]]
+            repost[one[digit == ord("1")]] = 1
+            repost[one[digit == ord("0")]] = 0
+            for word, value in _BOOL_WORDS:
+                sel = np.flatnonzero(length == len(word))
+                if sel.size:
+                    got = a[begin[sel, None] + np.arange(len(word))] | 0x20  # ASCII letters to lower case
+                    repost[sel[(got == np.frombuffer(word, dtype=np.uint8)).all(axis=1)]] = value
+            other = np.flatnonzero(repost < 0)
+            repost_raw = _gather_strings(a, begin[other], end[other])
+        return _TsvChunk(first_line + rows, columns, repost, repost_raw)
+
+    def _csv_chunks(self, head: bytes) -> Iterator[_TsvChunk]:
+        kind = self.kind
+        base = self.line
+        text = io.TextIOWrapper(io.BufferedReader(_Prepend(head, self.stream)), encoding="utf-8", newline="")
+        if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+            csv.field_size_limit(_CSV_FIELD_LIMIT)
+        reader = csv.reader(text, delimiter="\t", quotechar='"', strict=True)
+        lines: list[int] = []
+        rows: list[list[str]] = []
+        try:
+            if self.header is None:
+                header = next(reader, None)
+                if header is None:
+                    return
+                self._set_header(header)
+            width = len(self.header or ())
+            for row in reader:
+                if not row:
+                    continue
+                line = base + reader.line_num
+                if len(row) != width:
+                    raise _width_error(kind, line, width, len(row))
+                self.count += 1
+                if self.limit is not None and self.count > self.limit:
+                    raise RecordLimitExceeded(kind, self.limit, (kind, "line", line))
+                lines.append(line)
+                rows.append(row)
+                if len(rows) >= _CHUNK_RECORDS:
+                    yield self._rows_chunk(lines, rows)
+                    lines, rows = [], []
+        except csv.Error as exc:
+            raise InputError.at((kind, "line", base + reader.line_num), f"malformed TSV: {exc}") from None
+        except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, OSError) as exc:
+            raise _decode_error(kind, ("line", base + reader.line_num + 1), exc) from None
+        finally:
+            text.detach()
+        if rows:
+            yield self._rows_chunk(lines, rows)
+
+    def _rows_chunk(self, lines: list[int], rows: list[list[str]]) -> _TsvChunk:
+        columns = {name: [row[j] or None for row in rows] for name, j in self.index.items()}
+        return _TsvChunk(np.array(lines, dtype=np.int64), columns)
+
+
+def _row_tabs(
+    tabs: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64], per_row: int
+) -> npt.NDArray[np.int64] | None:
+    """The tab positions as a ``(rows, per_row)`` array when every row has exactly ``per_row`` tabs, else None.
+
+    Every tab lies in exactly one row (empty lines hold none), so when there are ``rows * per_row`` of them in
+    order and each row's share lies inside the row, each row holds exactly its share.
+    """
+    if tabs.size != starts.size * per_row:
+        return None
+    fields = tabs.reshape(starts.size, per_row)
+    if per_row and not (np.all(fields[:, 0] >= starts) and np.all(fields[:, -1] < ends)):
+        return None
+    return fields
+
+
+def _gather_strings(a: npt.NDArray[np.uint8], begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[Any]:
+    """The fields ``a[begin[i]:end[i]]`` as strings (``None`` for an empty one): one gather, one decode, one split.
+
+    The fields hold no newline (the fast path only reads blocks where a newline ends a record), so newlines can
+    separate them.
+    """
+    if not begin.size:
+        return []
+    lengths = end - begin
+    spans = lengths + 1
+    out_starts = np.cumsum(spans) - spans
+    source = np.repeat(begin - out_starts, spans) + np.arange(int(spans.sum()))
+    source[-1] = 0  # the last separator's slot (it may point one past the end of the block)
+    gathered = a[source]
+    gathered[out_starts + lengths] = 10
+    values: list[Any] = gathered[:-1].tobytes().decode("utf-8").split("\n")
+    if "" in values:
+        values = [value or None for value in values]
+    return values
+
+
+class _Problems:
+    """Record problems across chunks: the first :data:`MAX_DETAILS` described, all counted."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.details: list[dict[str, Any]] = []
+        self.total = 0
+
+    def add(self, loc: list[Any], msg: str) -> None:
+        self.total += 1
+        if len(self.details) < MAX_DETAILS:
+            self.details.append({"loc": loc, "msg": msg})
+
+    def add_records(self, chunk: _RecordChunk, fields: tuple[tuple[str, Any], ...]) -> None:
+        for loc, record in zip(chunk.locs, chunk.records, strict=True):
+            for where, msg in record_problems(record, fields, loc):
+                self.add(where, msg)
+
+    def add_rows(self, found: list[tuple[int, int, str, str]], lines: npt.NDArray[np.int64]) -> None:
+        """``(row, field order, field, msg)`` problems of a TSV chunk, in record then field order."""
+        for row, _, field, msg in sorted(found):
+            self.add([self.kind, "line", int(lines[row]), field], msg)
+
+    def raise_any(self) -> None:
+        if self.total:
+            raise problems_error(self.kind, self.details, self.total)
+
+
+def _invalid(coerce: Any, value: Any) -> str:
+    try:
+        coerce(value)
+    except InvalidValue as exc:
+        return str(exc)
+    raise AssertionError(f"{value!r} is valid")  # pragma: no cover
+
+
+def _chunks(
+    source: Source, kind: str, fmt: Format, compression: Compression, wanted: tuple[str, ...], limit: int | None
+) -> Iterator[_TsvChunk | _RecordChunk | _TsvColumns]:
+    """The TSV reader first (for its header), then every chunk of ``source``."""
+    _check_options(fmt, compression)
+    _check_limit(limit)
+    stream, owned = _open_binary(source, compression)
+    try:
+        if fmt == "tsv":
+            reader = _TsvColumns(stream, kind, wanted, limit)
+            yield reader
+            yield from reader.chunks()
+            return
+        locs: list[Loc] = []
+        records: list[Any] = []
+        for loc, record in _limited(_iter_stream(stream, fmt, kind), kind, limit):
+            locs.append(loc)
+            records.append(record)
+            if len(records) >= _CHUNK_RECORDS:
+                yield _RecordChunk(locs, records)
+                locs, records = [], []
+        if records:
+            yield _RecordChunk(locs, records)
+    finally:
+        if owned:
+            stream.close()
+
+
+def _check_header(reader: _TsvColumns | None, kind: str) -> None:
+    if reader is not None and reader.count:
+        missing = reader.missing(_REQUIRED[kind])
+        if missing:
+            header = ", ".join(reader.header or ())
+            raise InputError.at((kind, "line", 1), f"missing column(s) {', '.join(missing)} (header: {header})")
+
+
+def read_post_columns(
+    source: Source,
+    *,
+    format: Format | None = None,
+    compression: Compression = None,
+    max_records: int | None = None,
+    created_at: bool = True,
+) -> PostColumns:
+    """Read posts from a TSV, JSON or JSON Lines source into columns (no dict per post for TSV).
+
+    Accepts and refuses exactly what :func:`read_posts` does, with the same error locations and messages.
+
+    Parameters
+    ----------
+    source
+        A path, ``bytes``, or a readable binary file object (e.g. a streaming S3 body; not closed here).
+    format
+        ``"tsv"``, ``"json"`` or ``"jsonl"``; ``None`` infers it (and the compression) from a path's extension,
+        bytes and file objects then default to TSV.
+    compression
+        ``None`` or ``"gzip"``.
+    max_records
+        Largest number of posts accepted: reading stops at the first record over it
+        (:class:`~sockpuppet.errors.RecordLimitExceeded`). ``None``: no limit.
+    created_at
+        Also keep the raw ``created_at`` values (``False`` saves a string per post when they are not needed).
+
+    Returns
+    -------
+    PostColumns
+        ``author_id``, ``is_repost``, ``hashtags`` and (optionally) ``created_at``, in input order.
+
+    Raises
+    ------
+    InputError
+        Naming the line (TSV / JSON Lines) or index (JSON) and the field of each problem (up to
+        :data:`~sockpuppet.records.MAX_DETAILS`).
+    """
+    fmt, comp = _resolve(source, format, compression)
+    kind = "posts"
+    wanted = _POST_COLUMNS if created_at else _POST_COLUMNS[:-1]
+    problems = _Problems(kind)
+    authors: list[str] = []
+    reposts: list[npt.NDArray[np.bool_]] = []
+    hashtags: list[Any] = []
+    created: list[Any] | None = [] if created_at else None
+    reader: _TsvColumns | None = None
+    for chunk in _chunks(source, kind, fmt, comp, wanted, max_records):
+        if isinstance(chunk, _TsvColumns):
+            reader = chunk
+        elif isinstance(chunk, _RecordChunk):
+            try:
+                records = chunk.records
+                chunk_authors = [coerce_id(p["author_id"]) for p in records]
+                chunk_reposts = np.fromiter(
+                    (coerce_is_repost(p["is_repost"]) for p in records), dtype=bool, count=len(records)
+                )
+                chunk_tags = [coerce_hashtags(p["hashtags"]) for p in records]
+                chunk_created = [p.get("created_at") for p in records] if created_at else None
+            except (InvalidValue, KeyError, TypeError, AttributeError):
+                problems.add_records(chunk, POST_FIELDS)
+                continue
+            if not problems.total:
+                authors += chunk_authors
+                reposts.append(chunk_reposts)
+                hashtags += chunk_tags
+                if created is not None and chunk_created is not None:
+                    created += chunk_created
+        elif not (reader is not None and reader.missing(_REQUIRED[kind])):
+            flags = _tsv_posts(chunk, problems)
+            if not problems.total:
+                authors += chunk.columns["author_id"]  # type: ignore[arg-type]  # checked: no None
+                reposts.append(flags)
+                hashtags += chunk.columns["hashtags"]
+                if created is not None:
+                    created += chunk.columns.get("created_at") or [None] * len(chunk.lines)
+    _check_header(reader, kind)
+    problems.raise_any()
+    flags = np.concatenate(reposts) if reposts else np.zeros(0, dtype=bool)
+    return PostColumns(authors, flags, hashtags, created)
+
+
+def _tsv_posts(chunk: _TsvChunk, problems: _Problems) -> npt.NDArray[np.bool_]:
+    """Validate a TSV chunk of posts; return ``is_repost`` as booleans."""
+    found: list[tuple[int, int, str, str]] = []
+    authors = chunk.columns["author_id"]
+    if None in authors:
+        msg = _invalid(coerce_id, None)
+        found += [(row, 0, "author_id", msg) for row, value in enumerate(authors) if value is None]
+    if chunk.repost is not None:
+        codes = chunk.repost
+        for row, raw in zip(np.flatnonzero(codes < 0).tolist(), chunk.repost_raw or (), strict=True):
+            try:
+                codes[row] = coerce_is_repost(raw)
+            except InvalidValue as exc:
+                found.append((row, 1, "is_repost", str(exc)))
+        flags = codes == 1
+    else:
+        flags = np.zeros(len(authors), dtype=bool)
+        for row, raw in enumerate(chunk.columns["is_repost"]):
+            try:
+                flags[row] = coerce_is_repost(raw)
+            except InvalidValue as exc:
+                found.append((row, 1, "is_repost", str(exc)))
+    if found:
+        problems.add_rows(found, chunk.lines)
+    return flags
+
+
+def read_account_columns(
+    source: Source,
+    *,
+    format: Format | None = None,
+    compression: Compression = None,
+    max_records: int | None = None,
+    created_at: bool = True,
+) -> AccountColumns:
+    """Read accounts from a TSV, JSON or JSON Lines source into columns.
+
+    Same parameters and errors as :func:`read_post_columns`; accepts and refuses exactly what
+    :func:`read_accounts` does. Returns ``id``, ``screen_name`` and (optionally) the raw ``created_at``.
+    """
+    fmt, comp = _resolve(source, format, compression)
+    kind = "accounts"
+    wanted = _ACCOUNT_COLUMNS if created_at else _ACCOUNT_COLUMNS[:-1]
+    problems = _Problems(kind)
+    ids: list[str] = []
+    names: list[str | None] = []
+    created: list[Any] | None = [] if created_at else None
+    reader: _TsvColumns | None = None
+    for chunk in _chunks(source, kind, fmt, comp, wanted, max_records):
+        if isinstance(chunk, _TsvColumns):
+            reader = chunk
+        elif isinstance(chunk, _RecordChunk):
+            try:
+                records = chunk.records
+                chunk_ids = [coerce_id(a["id"]) for a in records]
+                chunk_names = [coerce_screen_name(a["screen_name"]) for a in records]
+                chunk_created = [a.get("created_at") for a in records] if created_at else None
+            except (InvalidValue, KeyError, TypeError, AttributeError):
+                problems.add_records(chunk, ACCOUNT_FIELDS)
+                continue
+            if not problems.total:
+                ids += chunk_ids
+                names += chunk_names
+                if created is not None and chunk_created is not None:
+                    created += chunk_created
+        elif not (reader is not None and reader.missing(_REQUIRED[kind])):
+            chunk_ids = chunk.columns["id"]
+            if None in chunk_ids:
+                msg = _invalid(coerce_id, None)
+                problems.add_rows([(row, 0, "id", msg) for row, v in enumerate(chunk_ids) if v is None], chunk.lines)
+            if not problems.total:
+                ids += chunk_ids  # type: ignore[arg-type]  # checked: no None
+                names += chunk.columns["screen_name"]
+                if created is not None:
+                    created += chunk.columns.get("created_at") or [None] * len(chunk.lines)
+    _check_header(reader, kind)
+    problems.raise_any()
+    return AccountColumns(ids, names, created)
+
+
+def read_columns(
+    source: Source,
+    *,
+    kind: Literal["posts", "accounts"],
+    format: Format = "tsv",
+    compression: Compression = None,
+    max_records: int | None = None,
+    created_at: bool = True,
+) -> PostColumns | AccountColumns:
+    """:func:`read_post_columns` or :func:`read_account_columns` by ``kind``."""
+    read = read_post_columns if kind == "posts" else read_account_columns
+    return read(source, format=format, compression=compression, max_records=max_records, created_at=created_at)

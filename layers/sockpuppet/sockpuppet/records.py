@@ -28,13 +28,15 @@ slowly to collect every problem.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sockpuppet.errors import InputError, Loc
 
 __all__ = [
+    "ACCOUNT_FIELDS",
     "MAX_DETAILS",
+    "POST_FIELDS",
     "InvalidValue",
     "account_rows",
     "coerce_hashtags",
@@ -44,6 +46,8 @@ __all__ = [
     "normalize_accounts",
     "normalize_posts",
     "post_rows",
+    "problems_error",
+    "record_problems",
 ]
 
 MAX_DETAILS = 20
@@ -132,12 +136,12 @@ def coerce_screen_name(value: Any) -> str | None:
     raise InvalidValue(f"must be a string or null, got {_type_name(value)}")
 
 
-_POST_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+POST_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("author_id", coerce_id),
     ("is_repost", coerce_is_repost),
     ("hashtags", coerce_hashtags),
 )
-_ACCOUNT_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+ACCOUNT_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("id", coerce_id),
     ("screen_name", coerce_screen_name),
 )
@@ -157,30 +161,39 @@ def _collect_errors(
     details: list[dict[str, Any]] = []
     total = 0
     for index, record in enumerate(records):
-        prefix = loc_of(index)
-        if not isinstance(record, dict):
+        for loc, msg in record_problems(record, fields, loc_of(index)):
             total += 1
             if len(details) < MAX_DETAILS:
-                details.append({"loc": list(prefix), "msg": f"must be an object, got {_type_name(record)}"})
-            continue
-        for field, coerce in fields:
-            if field not in record:
-                msg = "field required"
-            else:
-                try:
-                    coerce(record[field])
-                    continue
-                except InvalidValue as exc:
-                    msg = str(exc)
-            total += 1
-            if len(details) < MAX_DETAILS:
-                details.append({"loc": [*prefix, field], "msg": msg})
+                details.append({"loc": loc, "msg": msg})
     if not details:  # pragma: no cover - the fast path only fails on a real problem
         return InputError(f"invalid {kind}", [{"loc": [kind], "msg": "invalid records"}])
+    return problems_error(kind, details, total)
+
+
+def problems_error(kind: str, details: list[dict[str, Any]], total: int) -> InputError:
+    """The :class:`InputError` for ``total`` record problems of which ``details`` (at most :data:`MAX_DETAILS`) are
+    described: its message names the first one and counts the others."""
     first = details[0]
     where = ".".join(str(part) for part in first["loc"])
     more = f" (and {total - 1} more problem{'s' if total > 2 else ''})" if total > 1 else ""
     return InputError(f"invalid {kind}: {where}: {first['msg']}{more}", details)
+
+
+def record_problems(
+    record: Any, fields: tuple[tuple[str, Callable[[Any], Any]], ...], prefix: Loc
+) -> Iterator[tuple[list[Any], str]]:
+    """``(loc, msg)`` of every problem of one record (not an object, a field missing, a value refused)."""
+    if not isinstance(record, dict):
+        yield list(prefix), f"must be an object, got {_type_name(record)}"
+        return
+    for field, coerce in fields:
+        if field not in record:
+            yield [*prefix, field], "field required"
+            continue
+        try:
+            coerce(record[field])
+        except InvalidValue as exc:
+            yield [*prefix, field], str(exc)
 
 
 def _check_list(records: Any, kind: str) -> Sequence[Any]:
@@ -217,7 +230,7 @@ def post_rows(records: Iterable[dict[str, Any]], *, kind: str = "posts", loc_of:
             (coerce_id(p["author_id"]), coerce_is_repost(p["is_repost"]), coerce_hashtags(p["hashtags"])) for p in seq
         ]
     except (InvalidValue, KeyError, TypeError, AttributeError):
-        raise _collect_errors(seq, _POST_FIELDS, loc_of or _default_loc(kind), kind) from None
+        raise _collect_errors(seq, POST_FIELDS, loc_of or _default_loc(kind), kind) from None
 
 
 def account_rows(
@@ -248,7 +261,7 @@ def account_rows(
     try:
         return [(coerce_id(a["id"]), coerce_screen_name(a["screen_name"])) for a in seq]
     except (InvalidValue, KeyError, TypeError, AttributeError):
-        raise _collect_errors(seq, _ACCOUNT_FIELDS, loc_of or _default_loc(kind), kind) from None
+        raise _collect_errors(seq, ACCOUNT_FIELDS, loc_of or _default_loc(kind), kind) from None
 
 
 def normalize_posts(
