@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import shutil
@@ -11,8 +12,11 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import orjson
 import pytest
 
+from benchmarks.run import HASHTAG, write_inputs
+from sockpuppet import find_similar_accounts, read_accounts, read_posts
 from sockpuppet.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -106,3 +110,71 @@ def test_console_script_subprocess() -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["pair_count"] > 0
     assert done.stderr == b""
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seeded posts/accounts (reposts, several tags per post, ghosts, empty names, quoted texts) and the benchmark's
+    one-tagged-post-per-account files."""
+    out = tmp_path_factory.mktemp("generated")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "generate_sample.py"
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(out / "sample"), "--posts", "30000", "--accounts", "8000"],
+        check=True,
+        capture_output=True,
+    )
+    (out / "bench").mkdir()
+    write_inputs(out / "bench", 20_000)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("data", "hashtag", "extra"),
+    [
+        ("sample", "diedsuddenly", ["--min-similarity", "0.7", "--groups"]),
+        ("sample", "#DiedSuddenly", ["--hashtag-match", "case_insensitive", "--max-pairs", "7"]),
+        ("bench", HASHTAG, []),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_whole_cli_equals_the_library(
+    generated: Path, data: str, hashtag: str, extra: list[str], fmt: str, tmp_path: Path
+) -> None:
+    # GIVEN generated TSV files WHEN `sockpuppet pairs` writes JSON or CSV
+    posts, accounts = generated / data / "posts.tsv", generated / data / "accounts.tsv"
+    out = tmp_path / f"out.{fmt}"
+    args = ["pairs", "--posts", str(posts), "--accounts", str(accounts), "--hashtag", hashtag, *extra, "-o", str(out)]
+    assert main(args) == 0
+    # THEN the bytes are exactly the library's result (records path) rendered
+    options = dict(zip(extra[::2], extra[1::2], strict=False))
+    result = find_similar_accounts(
+        read_posts(posts),
+        read_accounts(accounts),
+        hashtag=hashtag,
+        min_similarity=float(options.get("--min-similarity", 0.8)),
+        hashtag_match=options.get("--hashtag-match", "exact"),  # type: ignore[arg-type]
+        max_pairs=int(options["--max-pairs"]) if "--max-pairs" in options else None,
+        with_groups="--groups" in extra,
+    )
+    assert result.pair_count > 0
+    if fmt == "json":
+        expected = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        assert out.read_bytes() == expected
+    else:
+        rows = list(csv.reader(io.StringIO(out.read_text())))
+        assert rows[0] == ["id1", "id2", "similarity"]
+        assert [(a, b, float(s)) for a, b, s in rows[1:]] == result.similar_account_pairs
+
+
+def test_whole_cli_reads_jsonl_gzip_like_tsv(generated: Path, tmp_path: Path) -> None:
+    # GIVEN the generated sample also as gzip JSON Lines WHEN both are run THEN the same JSON document
+    sample = generated / "sample"
+    posts_gz = tmp_path / "posts.jsonl.gz"
+    posts_gz.write_bytes(gzip.compress(b"\n".join(orjson.dumps(p) for p in read_posts(sample / "posts.tsv"))))
+    outputs = []
+    for posts in (sample / "posts.tsv", posts_gz):
+        out = tmp_path / "out.json"
+        args = ["pairs", "--posts", str(posts), "--accounts", str(sample / "accounts.tsv"), "--hashtag", "diedsuddenly"]
+        assert main([*args, "-o", str(out)]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]

@@ -484,24 +484,26 @@ class _TsvColumns:
         rows = np.flatnonzero(ends > starts)  # csv skips empty lines
         row_starts, row_ends = starts[rows], ends[rows]
         tabs = np.flatnonzero(a == 9)
-        failures: list[tuple[int, InputError]] = []
-        over = None
-        if self.limit is not None and self.count + rows.size > self.limit:
-            over = self.limit - self.count
-            line = first_line + int(rows[over])
-            failures.append((line, RecordLimitExceeded(kind, self.limit, (kind, "line", line))))
-        fields = _row_tabs(tabs, row_starts, row_ends, width - 1)
-        if fields is None or over is not None:
-            counts = np.searchsorted(tabs, row_ends[:over]) - np.searchsorted(tabs, row_starts[:over])
-            bad = np.flatnonzero(counts != width - 1)
-            if bad.size:
-                line = first_line + int(rows[bad[0]])
-                failures.append((line, _width_error(kind, line, width, int(counts[bad[0]]) + 1)))
+        failures: list[tuple[int, InputError]] = []  # on one line: unreadable, then malformed, then over the limit
         try:
             block.decode("utf-8")  # the whole block is checked, wanted columns or not
         except UnicodeDecodeError as exc:
             line = first_line + block.count(b"\n", 0, exc.start)
             failures.append((line, _decode_error(kind, ("line", line), exc)))
+        over = None
+        if self.limit is not None and self.count + rows.size > self.limit:
+            over = self.limit - self.count
+        fields = _row_tabs(tabs, row_starts, row_ends, width - 1)
+        if fields is None or over is not None:
+            stop = None if over is None else over + 1
+            counts = np.searchsorted(tabs, row_ends[:stop]) - np.searchsorted(tabs, row_starts[:stop])
+            bad = np.flatnonzero(counts != width - 1)
+            if bad.size:
+                line = first_line + int(rows[bad[0]])
+                failures.append((line, _width_error(kind, line, width, int(counts[bad[0]]) + 1)))
+        if over is not None:
+            line = first_line + int(rows[over])
+            failures.append((line, RecordLimitExceeded(kind, self.limit, (kind, "line", line))))
         if failures:
             raise min(failures, key=lambda failure: failure[0])[1]
         assert fields is not None
