@@ -232,6 +232,23 @@ def test_malformed_upload_names_the_line(api: ModuleType) -> None:
     assert result.json()["error"]["details"][0]["loc"] == ["body", "posts_upload_id", "line", 3, "is_repost"]
 
 
+def test_upload_over_max_records_stops_at_the_first_record_over(api: ModuleType) -> None:
+    # GIVEN a posts upload with MAX_RECORDS + 1 records and a malformed line after them
+    limit = int(TEST_ENV["MAX_RECORDS"])
+    rows = b"".join(b"%d\ta%d\tfalse\t#x\n" % (i, i) for i in range(limit + 1))
+    tsv = b"id\tauthor_id\tis_repost\thashtags\n" + rows + b"never\tread\n"
+    upload_id = upload_file(api, load_event("create_upload"), gzip.compress(tsv))
+    inline = event_body(load_event("post_pairs_inline"))
+    request = {"posts_upload_id": upload_id, "accounts": inline["accounts"], "hashtag": "#x"}
+    # WHEN used THEN 422 naming MAX_RECORDS at the line of the first record over (header = line 1)
+    result = invoke(api, with_body(load_event("post_pairs_inline"), request))
+    assert result.status == 422, result.raw_body
+    error = result.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"][0]["loc"] == ["body", "posts_upload_id", "line", limit + 2]
+    assert "MAX_RECORDS" in error["message"]
+
+
 @pytest.mark.parametrize("delivery", ["auto", "url"])
 def test_large_result_is_offloaded_to_s3(api: ModuleType, delivery: str) -> None:
     # GIVEN a job whose result is larger than MAX_INLINE_RESULT_BYTES (every pair at threshold 0)

@@ -24,7 +24,15 @@ import orjson
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from sockpuppet import DeadlineExceeded, InputError, SimilarAccountsResult, find_similar_accounts
+from sockpuppet import (
+    AccountColumns,
+    DeadlineExceeded,
+    InputError,
+    PostColumns,
+    RecordLimitExceeded,
+    SimilarAccountsResult,
+    find_similar_accounts,
+)
 from sockpuppet_api.config import settings
 from sockpuppet_api.errors import Forbidden, PayloadTooLarge
 from sockpuppet_api.models import PairsRequest, UploadRequest
@@ -111,8 +119,8 @@ def _iso(moment: datetime) -> str:
 class Inputs:
     """Records of one request, with where each kind came from (the prefix of a record's location)."""
 
-    posts: list[dict[str, Any]]
-    accounts: list[dict[str, Any]]
+    posts: list[dict[str, Any]] | PostColumns
+    accounts: list[dict[str, Any]] | AccountColumns
     locations: dict[str, Loc]
 
 
@@ -132,11 +140,13 @@ def _relocate(details: list[dict[str, Any]], source: str, prefixes: dict[str, Lo
 
 def _records(
     request: PairsRequest, kind: Kind, source: str, owner: str, deadline: float
-) -> tuple[list[dict[str, Any]], Loc]:
-    """Inline records as given, or the caller's upload streamed from S3; with the location prefix of a record.
+) -> tuple[list[dict[str, Any]] | PostColumns | AccountColumns, Loc]:
+    """Inline records as given, or the caller's upload streamed from S3 into columns; with the location prefix of a
+    record.
 
     Records of an upload are located as ``[source, "posts_upload_id", "line", n, field]`` (TSV / JSON Lines),
     ``[source, "posts_upload_id", i, field]`` (JSON) or, for checks after loading, ``[..., "record", i, field]``.
+    An upload stops being read at its first record over ``MAX_RECORDS`` (422 naming the limit and that record).
     """
     inline = getattr(request, kind)
     if inline is not None:
@@ -144,26 +154,35 @@ def _records(
     upload_id = getattr(request, f"{kind}_upload_id")
     where: Loc = [source, f"{kind}_upload_id"]
     try:
-        return store.read_records(owner, upload_id, kind=kind, deadline=deadline), [*where, "record"]
+        columns = store.read_columns(owner, upload_id, kind=kind, deadline=deadline, max_records=settings.max_records)
     except UploadNotFound as exc:
         raise UploadNotFound(exc.upload_id, loc=where) from None
+    except RecordLimitExceeded as exc:
+        loc = [*where, *exc.details[0]["loc"][1:]]
+        msg = f"at most {exc.limit} {kind} per request (MAX_RECORDS); reading stopped at the first record over"
+        raise InputError(f"{'.'.join(map(str, loc))}: {msg}", [{"loc": loc, "msg": msg}]) from None
     except InputError as exc:
         raise InputError(exc.message, _relocate(exc.details, source, {kind: where})) from None
+    return columns, [*where, "record"]
 
 
 def _check_records(records: Any, kind: str, where: Loc) -> None:
     """The API's own limits (record count, screen-name length); the library validates everything else."""
-    if not isinstance(records, list):
+    if not isinstance(records, (list, PostColumns, AccountColumns)):
         return
     if len(records) > settings.max_records:
-        raise InputError.at(tuple(where[:2]), f"at most {settings.max_records} {kind} per request")
-    if kind != "accounts":
+        raise InputError.at(tuple(where[:2]), f"at most {settings.max_records} {kind} per request (MAX_RECORDS)")
+    if kind != "accounts" or isinstance(records, PostColumns):
         return
     limit = settings.max_screen_name_length
+    if isinstance(records, AccountColumns):
+        names: Any = enumerate(records.screen_name)
+    else:
+        names = ((index, record.get("screen_name")) for index, record in enumerate(records) if isinstance(record, dict))
     too_long = [
         {"loc": [*where, index, "screen_name"], "msg": f"longer than {limit} characters"}
-        for index, record in enumerate(records)
-        if isinstance(record, dict) and isinstance(name := record.get("screen_name"), str) and len(name) > limit
+        for index, name in names
+        if isinstance(name, str) and len(name) > limit
     ]
     if too_long:
         raise InputError(f"invalid accounts: screen_name longer than {limit} characters", too_long)

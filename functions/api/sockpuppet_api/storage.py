@@ -27,11 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError, IncompleteReadError
 
+from sockpuppet.columns import AccountColumns, PostColumns
 from sockpuppet.errors import DeadlineExceeded, InputError
+from sockpuppet.loaders import read_columns
 from sockpuppet.loaders import read_records as load_records
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 Kind = Literal["posts", "accounts"]
+T = TypeVar("T")
 Fmt = Literal["json", "jsonl", "tsv"]
 
 CONTENT_TYPES: dict[str, str] = {
@@ -354,6 +357,25 @@ class PayloadStore:
         sockpuppet.DeadlineExceeded
             ``deadline`` passed before the upload was read.
         """
+        return self._read(owner, upload_id, kind, deadline, lambda body, fmt: load_records(body, kind=kind, format=fmt))
+
+    def read_columns(
+        self, owner: str, upload_id: str, *, kind: Kind, deadline: float | None = None, max_records: int | None = None
+    ) -> PostColumns | AccountColumns:
+        """Stream ``owner``'s upload from S3 into columns (:func:`sockpuppet.loaders.read_columns`, no ``created_at``).
+
+        Same parameters and errors as :meth:`read_records`, plus ``max_records``: reading stops at the first record
+        over it with :class:`sockpuppet.errors.RecordLimitExceeded` (``None``: no limit).
+        """
+
+        def parse(stream: Any, fmt: Fmt) -> PostColumns | AccountColumns:
+            return read_columns(stream, kind=kind, format=fmt, max_records=max_records, created_at=False)
+
+        return self._read(owner, upload_id, kind, deadline, parse)
+
+    def _read(
+        self, owner: str, upload_id: str, kind: Kind, deadline: float | None, parse: Callable[[Any, Fmt], T]
+    ) -> T:
         try:
             obj = self.s3.get_object(Bucket=self._bucket, Key=self.upload_key(owner, upload_id))
         except (BotoCoreError, ClientError) as exc:
@@ -368,12 +390,12 @@ class PayloadStore:
         timed = io.BufferedReader(_DeadlineStream(decoded, deadline), buffer_size=READ_BUFFER_BYTES)
         try:
             with body, decoded, timed:
-                records = load_records(timed, kind=kind, format=fmt)
+                parsed = parse(timed, fmt)
         except _OutOfTime:
             raise DeadlineExceeded(f"reading upload {upload_id} did not finish before the deadline") from None
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded(f"validating upload {upload_id} did not finish before the deadline")
-        return records
+        return parsed
 
     def put_result(self, owner: str, body: bytes) -> tuple[str, datetime]:
         """Store a JSON result (gzip) in one ``PutObject`` and return a presigned GET URL and its expiry.
