@@ -31,7 +31,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -116,19 +117,66 @@ def _dedupe_sorted(keys: Sequence[Int64Array]) -> npt.NDArray[np.bool_]:
     return first
 
 
+_PACK_LIMIT = 1 << 62
+
+
+def _pack(keys: Sequence[Int64Array]) -> tuple[Int64Array, list[int], list[int]] | None:
+    """One ``int64`` per row ordered like the rows' ``keys`` (first key most significant), with each key's offset
+    and place value; ``None`` when the key ranges do not fit in 62 bits (callers then use :func:`numpy.lexsort`)."""
+    packed = np.zeros(keys[0].size, dtype=np.int64)
+    lows: list[int] = []
+    spans: list[int] = []
+    span = 1
+    for key in reversed(keys):
+        low = int(key.min()) if key.size else 0
+        width = (int(key.max()) if key.size else 0) - low + 1
+        if span * width >= _PACK_LIMIT:
+            return None
+        packed += (key - low) * span
+        lows.insert(0, low)
+        spans.insert(0, span)
+        span *= width
+    return packed, lows, spans
+
+
+def _order(keys: Sequence[Int64Array]) -> npt.NDArray[np.intp]:
+    """Indices that sort the rows by ``keys`` (first key most significant; ties in any order)."""
+    packed = _pack(keys)
+    if packed is None:
+        return np.lexsort(tuple(reversed(keys)))
+    return np.argsort(packed[0])
+
+
+def _distinct_rows(keys: Sequence[Int64Array]) -> tuple[Int64Array, ...]:
+    """The distinct rows of the columns ``keys``, sorted."""
+    packed = _pack(keys)
+    if packed is None:
+        order = np.lexsort(tuple(reversed(keys)))
+        columns = [key[order] for key in keys]
+        first = _dedupe_sorted(columns)
+        return tuple(column[first] for column in columns)
+    values, lows, spans = packed
+    values = np.sort(values)
+    values = values[_dedupe_sorted((values,))]
+    out = []
+    for low, span in zip(lows, spans, strict=True):
+        digit, values = np.divmod(values, span)
+        out.append(digit + low)
+    return tuple(out)
+
+
 def _prune(account: Int64Array, tag: Int64Array, min_shared: int) -> npt.NDArray[np.bool_]:
     """Mask of the events that can take part in a reported pair (see the module docstring)."""
     keep = np.ones(account.size, dtype=np.bool_)
+    n_accounts, n_tags = int(account.max()) + 1, int(tag.max()) + 1
     while True:
         rows = np.flatnonzero(keep)
         if rows.size == 0:
             return keep
         a, t = account[rows], tag[rows]
-        order = np.lexsort((t, a))
-        distinct = _dedupe_sorted((a[order], t[order]))
-        pair_a, pair_t = a[order][distinct], t[order][distinct]
-        tags_of = np.bincount(pair_a, minlength=int(account.max()) + 1)
-        accounts_of = np.bincount(pair_t, minlength=int(tag.max()) + 1)
+        pair_a, pair_t = _distinct_rows((a, t))
+        tags_of = np.bincount(pair_a, minlength=n_accounts)
+        accounts_of = np.bincount(pair_t, minlength=n_tags)
         ok = (tags_of[a] >= min_shared) & (accounts_of[t] >= 2)
         if ok.all():
             return keep
@@ -170,26 +218,22 @@ def co_hashtag_arrays(
     time = np.asarray(time, dtype=np.int64)
     tag = np.asarray(tag, dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
+    nothing = CoHashtagArrays(empty, empty, np.zeros(1, dtype=np.int64), empty)
     if account.size:
         keep = _prune(account, tag, min_shared)
         account, time, tag = account[keep], time[keep], tag[keep]
     if account.size < 2:
-        return CoHashtagArrays(empty, empty, np.zeros(1, dtype=np.int64), empty)
-    order = np.lexsort((account, time, tag))
+        return nothing
+    order = _order((tag, time))
     account, time, tag = account[order], time[order], tag[order]
-    unique = _dedupe_sorted((tag, time, account))
-    account, time, tag = account[unique], time[unique], tag[unique]
 
-    pending_keys: list[Int64Array] = []
+    pending_pairs: list[Int64Array] = []
     pending_tags: list[Int64Array] = []
     pending = 0
-    kept_keys, kept_tags = empty, empty
+    kept_pairs, kept_tags = empty, empty
 
-    def compact(keys: Int64Array, tags: Int64Array) -> tuple[Int64Array, Int64Array]:
-        by = np.lexsort((tags, keys))
-        keys, tags = keys[by], tags[by]
-        first = _dedupe_sorted((keys, tags))
-        return keys[first], tags[first]
+    def compact(pairs: Int64Array, tags: Int64Array) -> tuple[Int64Array, Int64Array]:
+        return _distinct_rows((pairs, tags))  # type: ignore[return-value]
 
     active = np.arange(account.size - 1, dtype=np.int64)
     shift = 1
@@ -201,27 +245,26 @@ def co_hashtag_arrays(
         differ = a != b
         if differ.any():
             a, b = a[differ], b[differ]
-            pending_keys.append(np.minimum(a, b) * n_accounts + np.maximum(a, b))
+            pending_pairs.append(np.minimum(a, b) * n_accounts + np.maximum(a, b))
             pending_tags.append(tag[active[differ]])
-            pending += int(differ.sum())
+            pending += pending_pairs[-1].size
             if pending >= _COMPACT_AT:
-                kept_keys, kept_tags = compact(
-                    np.concatenate([kept_keys, *pending_keys]), np.concatenate([kept_tags, *pending_tags])
+                kept_pairs, kept_tags = compact(
+                    np.concatenate([kept_pairs, *pending_pairs]), np.concatenate([kept_tags, *pending_tags])
                 )
-                pending_keys, pending_tags, pending = [], [], 0
+                pending_pairs, pending_tags, pending = [], [], 0
         shift += 1
         active = active[active + shift < account.size]
-    keys, tags = compact(np.concatenate([kept_keys, *pending_keys]), np.concatenate([kept_tags, *pending_tags]))
-    if keys.size == 0:
-        return CoHashtagArrays(empty, empty, np.zeros(1, dtype=np.int64), empty)
-    starts = np.flatnonzero(_dedupe_sorted((keys,)))
-    counts = np.diff(np.append(starts, keys.size))
+    pairs, tags = compact(np.concatenate([kept_pairs, *pending_pairs]), np.concatenate([kept_tags, *pending_tags]))
+    if pairs.size == 0:
+        return nothing
+    starts = np.flatnonzero(_dedupe_sorted((pairs,)))
+    counts = np.diff(np.append(starts, pairs.size))
     chosen = counts >= min_shared
-    pair_keys = keys[starts[chosen]]
-    row_keep = np.repeat(chosen, counts)
+    pair_keys = pairs[starts[chosen]]
     tag_ptr = np.zeros(int(chosen.sum()) + 1, dtype=np.int64)
     np.cumsum(counts[chosen], out=tag_ptr[1:])
-    return CoHashtagArrays(pair_keys // n_accounts, pair_keys % n_accounts, tag_ptr, tags[row_keep])
+    return CoHashtagArrays(pair_keys // n_accounts, pair_keys % n_accounts, tag_ptr, tags[np.repeat(chosen, counts)])
 
 
 def burst_arrays(time: npt.ArrayLike, present: npt.ArrayLike, *, window: int, min_accounts: int) -> BurstArrays:
@@ -329,6 +372,15 @@ class Events:
     tag_names: list[str]
 
 
+def _pick(values: Sequence[Any], indices: list[int], field: int | None = None) -> list[Any]:
+    """``[values[i] for i in indices]`` (or ``values[i][field]``) at C speed."""
+    if not indices:
+        return []
+    picked = itemgetter(*indices)(values)
+    chosen = [picked] if len(indices) == 1 else list(picked)
+    return chosen if field is None else list(map(itemgetter(field), chosen))
+
+
 def post_events(
     posts: Sequence[dict[str, Any]], rows: Sequence[PostRow], matched: Matched, match: HashtagMatch
 ) -> Events:
@@ -340,38 +392,27 @@ def post_events(
         When such a post (one with hashtags) has no parseable ``created_at`` (loc ``["posts", i, "created_at"]``).
     """
     index_of = {ident: i for i, ident in enumerate(matched.ids)}
-    codes: dict[str, int] = {}
-    fold = match == "case_insensitive"
-    post_index: list[int] = []
-    event_post: list[int] = []
-    event_account: list[int] = []
-    event_tag: list[int] = []
-    for i, (author, repost, tags) in enumerate(rows):
-        if repost or not tags:
-            continue
-        who = index_of.get(author)
-        if who is None:
-            continue
-        slot = len(post_index)
-        post_index.append(i)
-        for name in tags:
-            key = name.casefold() if fold else name
-            code = codes.setdefault(key, len(codes))
-            event_post.append(slot)
-            event_account.append(who)
-            event_tag.append(code)
-    micros, present, errors = parse_times([posts[i].get("created_at") for i in post_index])
+    n = len(rows)
+    who = np.fromiter(map(index_of.get, map(itemgetter(0), rows), repeat(-1)), dtype=np.int64, count=n)
+    repost = np.fromiter(map(itemgetter(1), rows), dtype=np.bool_, count=n)
+    tagged = np.fromiter(map(bool, map(itemgetter(2), rows)), dtype=np.bool_, count=n)
+    post_index = np.flatnonzero((who >= 0) & ~repost & tagged).tolist()
+    tag_lists = _pick(rows, post_index, 2)
+    lengths = np.fromiter(map(len, tag_lists), dtype=np.int64, count=len(tag_lists))
+    flat = list(chain.from_iterable(tag_lists))
+    if match == "case_insensitive":
+        flat = [name.casefold() for name in flat]
+    names = sorted(dict.fromkeys(flat))
+    code_of = dict(zip(names, range(len(names)), strict=True))
+    tag = np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat))
+    owner = who[post_index] if post_index else np.zeros(0, dtype=np.int64)
+    micros, present, errors = parse_times(list(map(methodcaller("get", "created_at"), _pick(posts, post_index))))
     if errors or not present.all():
         unparseable = dict(errors)
         required = "field required (a post with hashtags of a matched account needs a time)"
         problems = [(post_index[i], unparseable.get(i, required)) for i in np.flatnonzero(~present).tolist()]
         raise _time_errors("posts", problems, "co_hashtag needs the time of each post of the matched accounts")
-    names = sorted(codes)
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[[codes[name] for name in names]] = np.arange(len(names), dtype=np.int64)
-    tag = rank[np.asarray(event_tag, dtype=np.int64)] if event_tag else np.zeros(0, dtype=np.int64)
-    time = micros[np.asarray(event_post, dtype=np.int64)] if event_post else np.zeros(0, dtype=np.int64)
-    return Events(np.asarray(event_account, dtype=np.int64), time, tag, names)
+    return Events(np.repeat(owner, lengths), np.repeat(micros, lengths), tag, names)
 
 
 def matched_from_rows(

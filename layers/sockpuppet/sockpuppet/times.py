@@ -123,7 +123,7 @@ def parse_time(value: Any) -> int | None:
 
 def _fast_rows(values: Sequence[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]] | None:
     """Indices and times of the values in the plain ``YYYY-MM-DD[T ]HH:MM:SS`` shape, converted by numpy."""
-    if not all(type(value) is str for value in values):
+    if set(map(type, values)) != {str}:
         return None
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     rows = np.flatnonzero(lengths == _FAST_LEN)
