@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from sockpuppet.columns import AccountColumns, PostColumns
 from sockpuppet.engine import PairArrays
 from sockpuppet.errors import InputError
 from sockpuppet.job import MatchedAccounts, build_result, match_accounts
@@ -90,8 +91,9 @@ def _invalid(exc: InputError, prefixes: dict[str, list[str | int]]) -> InvalidIn
 
 def _records(
     request: dict[str, Any], kind: str, owner: str, store: JobStore
-) -> tuple[list[dict[str, Any]], list[str | int]]:
-    """The request's inline records, or its upload read from S3; with the location prefix of a record."""
+) -> tuple[list[dict[str, Any]] | PostColumns | AccountColumns, list[str | int]]:
+    """The request's inline records, or its upload read from S3 into columns (``created_at`` only when signals are
+    asked); with the location prefix of a record."""
     inline = request.get(kind)
     if inline is not None:
         return inline, [SOURCE, kind]
@@ -99,7 +101,8 @@ def _records(
     upload_id = request.get(f"{kind}_upload_id")
     key = request.get(f"{kind}_upload_key") or f"uploads/{owner}/{upload_id}"
     try:
-        return store.read_upload(key, kind=kind), [*where, "record"]  # type: ignore[arg-type]
+        columns = store.read_upload(key, kind=kind, created_at=bool(request.get("signals")))  # type: ignore[arg-type]
+        return columns, [*where, "record"]
     except UploadMissing:
         raise InvalidInput(
             {

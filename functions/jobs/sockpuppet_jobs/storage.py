@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError, IncompleteReadError
 
+from sockpuppet.columns import AccountColumns, PostColumns
 from sockpuppet.errors import InputError
-from sockpuppet.loaders import read_records
+from sockpuppet.loaders import read_columns
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -174,8 +175,9 @@ class JobStore:
                 return keys
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
-    def read_upload(self, key: str, *, kind: Kind) -> list[dict[str, Any]]:
-        """Stream an upload (format and compression from its metadata) into validated records.
+    def read_upload(self, key: str, *, kind: Kind, created_at: bool = False) -> PostColumns | AccountColumns:
+        """Stream an upload (format and compression from its metadata) into validated columns
+        (:func:`sockpuppet.loaders.read_columns`: no dict per record; ``created_at`` only when asked).
 
         Raises
         ------
@@ -197,4 +199,4 @@ class JobStore:
         compression = "gzip" if meta.get("content-encoding") == "gzip" else None
         body = io.BufferedReader(_S3Stream(obj["Body"]), buffer_size=1 << 20)
         with body:
-            return read_records(body, kind=kind, format=fmt, compression=compression)  # type: ignore[arg-type]
+            return read_columns(body, kind=kind, format=fmt, compression=compression, created_at=created_at)  # type: ignore[arg-type]
