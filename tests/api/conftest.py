@@ -145,3 +145,26 @@ def upload_file(api: ModuleType, event: dict[str, Any], content: bytes) -> str:
     sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("data", content)}, timeout=10)
     assert sent.status_code == 204
     return ticket["upload_id"]
+
+
+@pytest.fixture
+def inline() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The inline-records event and its body."""
+    event = load_event("post_pairs_inline")
+    return event, event_body(event)
+
+
+@pytest.fixture
+def uploads(api: ModuleType, s3: Any, inline: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, str]:
+    """The inline event's posts and accounts uploaded (JSON) through presigned POSTs; the pairs request by id."""
+    _, body = inline
+    ids = {}
+    create = load_event("create_upload")
+    for kind in ("posts", "accounts"):
+        created = invoke(api, with_body(create, {"kind": kind, "format": "json", "content_encoding": None}))
+        ticket = created.json()
+        content = json.dumps(body[kind]).encode()
+        sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("data", content)}, timeout=10)
+        assert sent.status_code == 204
+        ids[f"{kind}_upload_id"] = ticket["upload_id"]
+    return {**ids, "hashtag": body["hashtag"], "min_similarity": body["min_similarity"]}

@@ -21,7 +21,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import requests
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import (
     ConnectionClosedError,
@@ -31,7 +30,7 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 
-from tests.api.conftest import TEST_ENV, HttpResult, event_body, invoke, load_event, with_body
+from tests.api.conftest import TEST_ENV, HttpResult, invoke, load_event, with_body
 
 ALICE = "arn:aws:iam::123456789012:user/alice"
 BUCKET = TEST_ENV["PAYLOAD_BUCKET"]
@@ -122,29 +121,6 @@ def assert_internal_error(result: HttpResult) -> dict[str, Any]:
         assert internal not in text, internal
     assert "retry-after" not in result.headers
     return document
-
-
-@pytest.fixture
-def inline() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The inline-records event and its body."""
-    event = load_event("post_pairs_inline")
-    return event, event_body(event)
-
-
-@pytest.fixture
-def uploads(api: ModuleType, s3: Any, inline: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, str]:
-    """The inline event's posts and accounts uploaded (JSON) through presigned POSTs; the pairs request by id."""
-    _, body = inline
-    ids = {}
-    create = load_event("create_upload")
-    for kind in ("posts", "accounts"):
-        created = invoke(api, with_body(create, {"kind": kind, "format": "json", "content_encoding": None}))
-        ticket = created.json()
-        content = json.dumps(body[kind]).encode()
-        sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("data", content)}, timeout=10)
-        assert sent.status_code == 204
-        ids[f"{kind}_upload_id"] = ticket["upload_id"]
-    return {**ids, "hashtag": body["hashtag"], "min_similarity": body["min_similarity"]}
 
 
 def by_upload(uploads: dict[str, str], **extra: Any) -> dict[str, Any]:

@@ -124,12 +124,26 @@ def test_max_pairs_truncates(api: ModuleType, max_pairs: float) -> None:
 
 
 def test_compressed_response_when_accepted(api: ModuleType) -> None:
-    # GIVEN a client that accepts gzip WHEN it asks for pairs THEN the body is gzip (base64 in the proxy result)
+    # GIVEN a client that accepts gzip asking for a pairs document of a few kB (threshold 0, the first 40 pairs)
+    event = load_event("post_pairs_inline")
+    request = {**event_body(event), "min_similarity": 0.0, "max_pairs": 40}
+    event = with_body(event, request)
+    event["headers"]["accept-encoding"] = "gzip, deflate"
+    # WHEN it asks THEN the body is gzip (base64 in the proxy result) and decodes to the pairs
+    raw = api.lambda_handler(event, FakeLambdaContext())
+    assert raw["isBase64Encoded"] is True and raw["headers"]["Content-Encoding"] == "gzip"
+    result = invoke(api, event)
+    assert len(result.raw_body) > api.MIN_COMPRESSED_BYTES
+    assert result.json()["similar_account_pairs"] == reference_pairs(request)[:40]
+
+
+def test_small_documents_are_not_compressed(api: ModuleType) -> None:
+    # GIVEN a client that accepts gzip WHEN the pairs document is under MIN_COMPRESSED_BYTES THEN plain JSON
     event = load_event("post_pairs_inline")
     event["headers"]["accept-encoding"] = "gzip"
     raw = api.lambda_handler(event, FakeLambdaContext())
-    assert raw["isBase64Encoded"] is True
-    assert invoke(api, event).json()["similar_account_pairs"] == reference_pairs(event_body(event))
+    assert raw["isBase64Encoded"] is False and "Content-Encoding" not in raw["headers"]
+    assert len(raw["body"]) < api.MIN_COMPRESSED_BYTES
 
 
 def test_create_upload_returns_a_presigned_post(api: ModuleType) -> None:

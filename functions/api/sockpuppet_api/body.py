@@ -214,15 +214,22 @@ class JsonRequestEvent(APIGatewayProxyEventV2):
         return document
 
 
+def _serialize(body: Any) -> str | bytes:
+    """Response serializer: bytes (an already encoded body, e.g. gzip) pass through - Powertools then base64-encodes
+    them - and anything else is JSON."""
+    return body if isinstance(body, bytes) else orjson.dumps(body).decode()
+
+
 class JsonBodyResolver(APIGatewayHttpResolver):
     """``APIGatewayHttpResolver`` whose events are :class:`JsonRequestEvent` (bodies decoded and size-checked).
 
     Powertools' request validation runs before any user middleware, so the decoding has to live in the event
-    class the resolver builds: that is the one method overridden here.
+    class the resolver builds: that is the one method overridden here. Responses whose body is ``bytes`` are sent
+    as they are (base64 in the proxy result), also with a JSON content type.
     """
 
     def __init__(self, *, limits: BodyLimits, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(serializer=_serialize, **kwargs)
         self.limits = limits
 
     def _to_proxy_event(self, event: dict[str, Any]) -> JsonRequestEvent:

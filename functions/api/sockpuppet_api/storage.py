@@ -13,7 +13,14 @@ Keys:
 Uploads are streamed from S3 into the ``sockpuppet`` loaders (gzip decompressed on the fly): memory is bounded by
 the parsed records, not by copies of the file. The Lambda deadline is checked every time the loaders take another
 (at most 1 MiB) piece of the decompressed file, so a huge upload ends in ``DeadlineExceeded`` (504), not in a
-Lambda timeout.
+Lambda timeout. Results are gzip-compressed 1 MiB at a time, with the same check between pieces.
+
+Time budget of S3 calls: every attempt is bounded (:data:`CONNECT_TIMEOUT_SECONDS` to connect,
+:data:`READ_TIMEOUT_SECONDS` per read), and a call that gets a ``deadline`` starts an attempt - the first or a
+retry - only when the attempt's worst case (plus the retry's largest backoff) ends before ``deadline`` +
+``s3_grace_seconds``: the grace is the part of the function's deadline margin S3 may use, the rest is kept to
+answer. Out of budget before the first attempt: ``DeadlineExceeded`` (504); a failed attempt with no budget left
+for a retry: the attempt's own error (503 + ``Retry-After`` for throttling and timeouts).
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ import hashlib
 import io
 import secrets
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -62,6 +71,23 @@ CONTENT_TYPES: dict[str, str] = {
 RETRY_AFTER_SECONDS = 2
 READ_BUFFER_BYTES = 1 << 20
 """Size of the pieces read from S3, and of the decompressed pieces between two deadline checks (~10k records)."""
+GZIP_PIECE_BYTES = 1 << 20
+"""Result bytes compressed between two deadline checks (~10-30 ms at :data:`RESULT_GZIP_LEVEL`)."""
+RESULT_GZIP_LEVEL = 1
+"""gzip level of stored results: level 1 is ~4x faster than 6 on a pairs document for ~15% more bytes."""
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 2.0
+"""S3 answers in tens of milliseconds; a socket silent this long is a fault, answered 503 rather than waited for."""
+MAX_ATTEMPTS = 3
+ATTEMPT_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+"""Worst case of one attempt that hangs (a connect that times out, or a connection that never answers)."""
+
+
+def _largest_backoff(attempts: int) -> float:
+    """The most botocore's standard mode sleeps before retry number ``attempts`` (1 s base for throttling)."""
+    return min(2.0 ** (attempts - 1), 20.0)
+
+
 _UNAVAILABLE_CODES = frozenset(
     {
         "SlowDown",
@@ -80,15 +106,24 @@ _TRANSIENT = (ConnectionError, HTTPClientError, IncompleteReadError)
 
 
 def make_s3_client() -> BaseClient:
-    """The function's S3 client: botocore directly (boto3 would only add import time), SigV4, standard retries.
+    """The function's S3 client: botocore directly (boto3 would only add import time), SigV4, standard retries,
+    bounded connect and read timeouts.
 
-    botocore S3 clients have ``generate_presigned_post`` and honour ``AWS_ENDPOINT_URL_S3`` like boto3's.
+    botocore S3 clients have ``generate_presigned_post`` and honour ``AWS_ENDPOINT_URL_S3`` like boto3's. Imported
+    here, on first use: creating the session and the client is ~300 ms of a cold start that only requests touching
+    S3 need.
     """
     import botocore.session
     from botocore.config import Config
 
     return botocore.session.get_session().create_client(
-        "s3", config=Config(signature_version="s3v4", retries={"mode": "standard"})
+        "s3",
+        config=Config(
+            signature_version="s3v4",
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        ),
     )
 
 
@@ -146,6 +181,26 @@ def _translate(exc: Exception, *, upload_id: str | None = None) -> Exception:
     if isinstance(exc, _TRANSIENT):
         return StorageUnavailable(f"S3 unreachable: {type(exc).__name__}")
     return StorageError(f"S3 client error: {type(exc).__name__}")
+
+
+def gzip_by_pieces(data: bytes, deadline: float | None) -> bytes:
+    """gzip ``data`` (level :data:`RESULT_GZIP_LEVEL`) :data:`GZIP_PIECE_BYTES` at a time, checking ``deadline``
+    (``time.monotonic()``) between pieces.
+
+    Raises
+    ------
+    sockpuppet.DeadlineExceeded
+        When ``deadline`` passes before the data is compressed.
+    """
+    compressor = zlib.compressobj(RESULT_GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip container
+    view = memoryview(data)
+    pieces = []
+    for start in range(0, len(view), GZIP_PIECE_BYTES):
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("compressing the result did not finish before the deadline")
+        pieces.append(compressor.compress(view[start : start + GZIP_PIECE_BYTES]))
+    pieces.append(compressor.flush())
+    return b"".join(pieces)
 
 
 def _check_metadata(meta: dict[str, str], upload_id: str, kind: Kind) -> Fmt:
@@ -222,6 +277,8 @@ class PayloadStore:
         Lifetime of presigned result GETs.
     max_upload_bytes
         Upper bound of the uploads' ``content-length-range``.
+    s3_grace_seconds
+        How long past a call's ``deadline`` an S3 attempt may still run (see the module's "Time budget").
     """
 
     def __init__(
@@ -232,8 +289,11 @@ class PayloadStore:
         upload_ttl_seconds: int,
         result_ttl_seconds: int,
         max_upload_bytes: int,
+        s3_grace_seconds: float = 0.0,
     ) -> None:
         self._make_client = s3_client if callable(s3_client) else lambda: s3_client
+        self._grace = s3_grace_seconds
+        self._s3_end: float | None = None  # while a call with a deadline runs: when its S3 attempts must end
         self._bucket = bucket
         self._upload_ttl = upload_ttl_seconds
         self._result_ttl = result_ttl_seconds
@@ -242,7 +302,31 @@ class PayloadStore:
     @cached_property
     def s3(self) -> BaseClient:
         """The S3 client (created on first use when the store was given a factory)."""
-        return self._make_client()
+        client = self._make_client()
+        client.meta.events.register_first(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}", self._veto)
+        return client
+
+    def _veto(self, attempts: int, **_: Any) -> bool | None:
+        """``needs-retry`` hook, ahead of botocore's: ``False`` (no retry) when a retry would not fit the budget."""
+        end = self._s3_end
+        if end is not None and time.monotonic() + _largest_backoff(attempts) + ATTEMPT_SECONDS > end:
+            return False
+        return None  # botocore's retry handler decides
+
+    @contextmanager
+    def _budget(self, deadline: float | None, what: str) -> Iterator[None]:
+        """S3 calls inside the block start attempts only while they fit before ``deadline`` + the grace."""
+        if deadline is None:
+            yield
+            return
+        end = deadline + self._grace
+        if time.monotonic() + ATTEMPT_SECONDS > end:
+            raise DeadlineExceeded(f"no time left to {what}")
+        self._s3_end = end
+        try:
+            yield
+        finally:
+            self._s3_end = None
 
     @staticmethod
     def upload_key(owner: str, upload_id: str) -> str:
@@ -300,8 +384,10 @@ class PayloadStore:
             max_bytes=self._max_upload_bytes,
         )
 
-    def check_upload(self, owner: str, upload_id: str, *, kind: Kind) -> str:
+    def check_upload(self, owner: str, upload_id: str, *, kind: Kind, deadline: float | None = None) -> str:
         """Check that ``owner``'s upload exists and holds ``kind`` records, without reading it; return its key.
+
+        ``deadline`` (``time.monotonic()``) bounds the S3 call (see the module's "Time budget").
 
         Raises
         ------
@@ -313,10 +399,13 @@ class PayloadStore:
             S3 throttling or unreachable.
         StorageError
             Any other S3 failure.
+        sockpuppet.DeadlineExceeded
+            No time left for an attempt.
         """
         key = self.upload_key(owner, upload_id)
         try:
-            head = self.s3.head_object(Bucket=self._bucket, Key=key)
+            with self._budget(deadline, f"check upload {upload_id}"):
+                head = self.s3.head_object(Bucket=self._bucket, Key=key)
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, upload_id=upload_id) from exc
         _check_metadata(head.get("Metadata", {}), upload_id, kind)
@@ -377,7 +466,8 @@ class PayloadStore:
         self, owner: str, upload_id: str, kind: Kind, deadline: float | None, parse: Callable[[Any, Fmt], T]
     ) -> T:
         try:
-            obj = self.s3.get_object(Bucket=self._bucket, Key=self.upload_key(owner, upload_id))
+            with self._budget(deadline, f"read upload {upload_id}"):
+                obj = self.s3.get_object(Bucket=self._bucket, Key=self.upload_key(owner, upload_id))
         except (BotoCoreError, ClientError) as exc:
             raise _translate(exc, upload_id=upload_id) from exc
         meta = obj.get("Metadata", {})
@@ -397,7 +487,7 @@ class PayloadStore:
             raise DeadlineExceeded(f"validating upload {upload_id} did not finish before the deadline")
         return parsed
 
-    def put_result(self, owner: str, body: bytes) -> tuple[str, datetime]:
+    def put_result(self, owner: str, body: bytes, *, deadline: float | None = None) -> tuple[str, datetime]:
         """Store a JSON result (gzip) in one ``PutObject`` and return a presigned GET URL and its expiry.
 
         Parameters
@@ -406,6 +496,9 @@ class PayloadStore:
             Caller identity (the key prefix).
         body
             The JSON document.
+        deadline
+            ``time.monotonic()`` value: checked every :data:`GZIP_PIECE_BYTES` of compression, and the budget of
+            the ``PutObject`` (see the module's "Time budget"); ``None``: no limit.
 
         Returns
         -------
@@ -418,17 +511,21 @@ class PayloadStore:
             S3 throttling or unreachable.
         StorageError
             Any other S3 failure.
+        sockpuppet.DeadlineExceeded
+            ``deadline`` passed while compressing, or no time left for an attempt.
         """
         key = f"results/{owner_hash(owner)}/{secrets.token_urlsafe(24)}.json.gz"
+        compressed = gzip_by_pieces(body, deadline)
         expires_at = datetime.now(UTC) + timedelta(seconds=self._result_ttl)
         try:
-            self.s3.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=gzip.compress(body, compresslevel=6),
-                ContentType="application/json",
-                ContentEncoding="gzip",
-            )
+            with self._budget(deadline, "store the result"):
+                self.s3.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=compressed,
+                    ContentType="application/json",
+                    ContentEncoding="gzip",
+                )
             url = self.s3.generate_presigned_url(
                 "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._result_ttl
             )
