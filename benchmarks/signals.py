@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from sockpuppet import co_hashtag_pairs, creation_bursts, find_similar_accounts
-from sockpuppet.records import account_rows, post_rows
-from sockpuppet.signals import Matched, burst_arrays, co_hashtag_arrays, first_records, post_events
+from sockpuppet.columns import PostColumns
+from sockpuppet.signals import burst_arrays, co_hashtag_arrays, post_events
 from sockpuppet.times import parse_times
 
 HASHTAG = "#bench"
@@ -83,10 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     found = _timed(
         f"co_hashtag_pairs, {label}, 60 s window", lambda: co_hashtag_pairs(posts, accounts, hashtag=HASHTAG)
     )
-    prows, arows = post_rows(posts), account_rows(accounts)
-    ids = [row[0] for row in arows]
-    matched = Matched(ids, [row[1] for row in arows], first_records(arows, ids))
-    events = post_events(posts, prows, matched, "exact")
+    ids = [account["id"] for account in accounts]
+    events = post_events(PostColumns.from_records(posts), ids, "exact")
     _timed(
         f"co_hashtag_arrays (sweep alone, {events.account.size:,} events)",
         lambda: co_hashtag_arrays(

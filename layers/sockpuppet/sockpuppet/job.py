@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -14,8 +15,8 @@ from sockpuppet import engine
 from sockpuppet.columns import AccountColumns, PostColumns, Selection
 from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.groups import groups_from_pairs
-from sockpuppet.hashtags import HashtagMatch, authors_with_hashtag, normalize_hashtag
-from sockpuppet.records import MAX_DETAILS, AccountRow, account_rows, post_rows
+from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
+from sockpuppet.records import MAX_DETAILS, AccountRow
 from sockpuppet.signals import CoHashtagPair, SignalInputs, Signals, compute_signals, parse_signals, prepare_signals
 
 __all__ = [
@@ -237,39 +238,17 @@ def match_accounts(
     if hashtag_match not in ("exact", "case_insensitive"):
         raise InputError.at(("hashtag_match",), f"must be 'exact' or 'case_insensitive', got {hashtag_match!r}")
     wanted = parse_signals(signals)
-    if not wanted.any:  # the columnar path: no dict per record, only the matched accounts gathered
-        post_columns = posts if isinstance(posts, PostColumns) else PostColumns.from_records(posts, created_at=False)
-        authors = post_columns.hashtag_authors(tag, match=hashtag_match)
-        if not isinstance(accounts, AccountColumns):
-            accounts = AccountColumns.from_records(accounts, created_at=False)
-        return MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=threshold)
-    # the signals read created_at and locate its problems in the records
-    posts = posts.to_records() if isinstance(posts, PostColumns) else _sequence(posts)
-    accounts = accounts.to_records() if isinstance(accounts, AccountColumns) else _sequence(accounts)
-    prows = post_rows(posts)
-    authors = set(authors_with_hashtag(prows, tag, match=hashtag_match))
-    arows = account_rows(accounts)
-    ids, names, all_ids = select_accounts(arows, authors)
-    inputs = None
-    if wanted.any:
-        inputs = prepare_signals(
-            wanted,
-            posts=posts,  # type: ignore[arg-type]
-            post_rows_=prows,
-            accounts=accounts,  # type: ignore[arg-type]
-            account_rows_=arows,
-            ids=ids,
-            names=names,
-            match=hashtag_match,
-        )
-    return MatchedAccounts(
-        ids=ids,
-        names=names,
-        hashtag=tag,
-        min_similarity=threshold,
-        authors_without_account=len(authors - all_ids),
-        signal_inputs=inputs,
-    )
+    # columns: no dict per record, only the matched accounts gathered; created_at only when a signal needs it
+    if not isinstance(posts, PostColumns):
+        posts = PostColumns.from_records(_sequence(posts) if wanted.any else posts, created_at=wanted.any)
+    authors = posts.hashtag_authors(tag, match=hashtag_match)
+    if not isinstance(accounts, AccountColumns):
+        accounts = AccountColumns.from_records(_sequence(accounts) if wanted.any else accounts, created_at=wanted.any)
+    matched = MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=threshold)
+    if not wanted.any:
+        return matched
+    inputs = prepare_signals(wanted, posts=posts, accounts=accounts, ids=matched.ids, match=hashtag_match)
+    return dataclasses.replace(matched, signal_inputs=inputs)
 
 
 def _sequence(records: Iterable[dict[str, Any]]) -> Sequence[dict[str, Any]]:

@@ -32,15 +32,16 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from sockpuppet.columns import AccountColumns, PostColumns
 from sockpuppet.errors import InputError, Loc
-from sockpuppet.hashtags import HashtagMatch, authors_with_hashtag, normalize_hashtag
-from sockpuppet.records import MAX_DETAILS, AccountRow, PostRow, account_rows, post_rows
+from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
+from sockpuppet.records import MAX_DETAILS
 from sockpuppet.times import MICROS, format_time, parse_times, seconds_to_micros
 
 __all__ = [
@@ -324,24 +325,10 @@ def check_count(value: Any, loc: Loc, *, minimum: int) -> int:
 # -- from records ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Matched:
-    """The matched accounts M (input order) and what the signals need about them."""
-
-    ids: list[str]
-    names: list[str | None]
-    records: list[int]
-    """Index of each matched account's first record in the accounts input."""
-
-
-def _records(values: Iterable[dict[str, Any]]) -> Sequence[dict[str, Any]]:
-    return values if isinstance(values, Sequence) else list(values)
-
-
-def first_records(rows: Sequence[AccountRow], ids: Sequence[str]) -> list[int]:
-    """Index of the first record of each id in ``rows``."""
-    n = len(rows)
-    first = dict(zip(map(itemgetter(0), reversed(rows)), range(n - 1, -1, -1), strict=True))
+def first_records(account_ids: Sequence[str], ids: Sequence[str]) -> list[int]:
+    """Index of the first record of each of ``ids`` in the accounts' id column."""
+    n = len(account_ids)
+    first = dict(zip(reversed(account_ids), range(n - 1, -1, -1), strict=True))
     return [first[ident] for ident in ids]
 
 
@@ -351,14 +338,29 @@ def _time_errors(kind: str, errors: list[tuple[int, str]], what: str) -> InputEr
     return InputError(f"{kind}.{errors[0][0]}.created_at: {errors[0][1]}{more}; {what}", details)
 
 
+def _pick(values: Sequence[Any], indices: list[int]) -> list[Any]:
+    """``[values[i] for i in indices]`` at C speed."""
+    if not indices:
+        return []
+    picked = itemgetter(*indices)(values)
+    return [picked] if len(indices) == 1 else list(picked)
+
+
 def account_times(
-    accounts: Sequence[dict[str, Any]], matched: Matched, *, what: str
+    accounts: AccountColumns, ids: Sequence[str], *, what: str
 ) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
-    """Creation times of the matched accounts (``(micros, present)``); unparseable ones raise :class:`InputError`."""
-    values = [accounts[i].get("created_at") for i in matched.records]
+    """Creation times of the accounts ``ids`` (their first records): ``(micros, present)``.
+
+    Raises
+    ------
+    InputError
+        For an unparseable time (loc ``["accounts", i, "created_at"]``); a missing one is simply absent.
+    """
+    records = first_records(accounts.id, ids)
+    values = _pick(accounts.created_at, records) if accounts.created_at is not None else [None] * len(ids)
     micros, present, errors = parse_times(values)
     if errors:
-        raise _time_errors("accounts", [(matched.records[i], msg) for i, msg in errors], what)
+        raise _time_errors("accounts", [(records[i], msg) for i, msg in errors], what)
     return micros, present
 
 
@@ -372,32 +374,20 @@ class Events:
     tag_names: list[str]
 
 
-def _pick(values: Sequence[Any], indices: list[int], field: int | None = None) -> list[Any]:
-    """``[values[i] for i in indices]`` (or ``values[i][field]``) at C speed."""
-    if not indices:
-        return []
-    picked = itemgetter(*indices)(values)
-    chosen = [picked] if len(indices) == 1 else list(picked)
-    return chosen if field is None else list(map(itemgetter(field), chosen))
-
-
-def post_events(
-    posts: Sequence[dict[str, Any]], rows: Sequence[PostRow], matched: Matched, match: HashtagMatch
-) -> Events:
-    """Events of P (every non-repost post of a matched account, one event per hashtag it carries).
+def post_events(posts: PostColumns, ids: Sequence[str], match: HashtagMatch) -> Events:
+    """Events of P (every non-repost post of an account in ``ids``, one event per hashtag it carries).
 
     Raises
     ------
     InputError
         When such a post (one with hashtags) has no parseable ``created_at`` (loc ``["posts", i, "created_at"]``).
     """
-    index_of = {ident: i for i, ident in enumerate(matched.ids)}
-    n = len(rows)
-    who = np.fromiter(map(index_of.get, map(itemgetter(0), rows), repeat(-1)), dtype=np.int64, count=n)
-    repost = np.fromiter(map(itemgetter(1), rows), dtype=np.bool_, count=n)
-    tagged = np.fromiter(map(bool, map(itemgetter(2), rows)), dtype=np.bool_, count=n)
-    post_index = np.flatnonzero((who >= 0) & ~repost & tagged).tolist()
-    tag_lists = _pick(rows, post_index, 2)
+    index_of = {ident: i for i, ident in enumerate(ids)}
+    n = len(posts)
+    who = np.fromiter(map(index_of.get, posts.author_id, repeat(-1)), dtype=np.int64, count=n)
+    tagged = np.fromiter(map(bool, posts.hashtags), dtype=np.bool_, count=n)
+    post_index = np.flatnonzero((who >= 0) & ~posts.is_repost & tagged).tolist()
+    tag_lists = [tags.split("|") if type(tags) is str else tags for tags in _pick(posts.hashtags, post_index)]
     lengths = np.fromiter(map(len, tag_lists), dtype=np.int64, count=len(tag_lists))
     flat = list(chain.from_iterable(tag_lists))
     if match == "case_insensitive":
@@ -406,7 +396,8 @@ def post_events(
     code_of = dict(zip(names, range(len(names)), strict=True))
     tag = np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat))
     owner = who[post_index] if post_index else np.zeros(0, dtype=np.int64)
-    micros, present, errors = parse_times(list(map(methodcaller("get", "created_at"), _pick(posts, post_index))))
+    values = _pick(posts.created_at, post_index) if posts.created_at is not None else [None] * len(post_index)
+    micros, present, errors = parse_times(values)
     if errors or not present.all():
         unparseable = dict(errors)
         required = "field required (a post with hashtags of a matched account needs a time)"
@@ -415,32 +406,17 @@ def post_events(
     return Events(np.repeat(owner, lengths), np.repeat(micros, lengths), tag, names)
 
 
-def matched_from_rows(
-    post_rows_: Sequence[PostRow], account_rows_: Sequence[AccountRow], hashtag: str, match: HashtagMatch
-) -> Matched:
-    """M from validated rows (same selection as the job: see :func:`sockpuppet.job.select_accounts`)."""
-    from sockpuppet.job import select_accounts  # the job imports this module
-
-    authors = set(authors_with_hashtag(post_rows_, hashtag, match=match))
-    ids, names, _ = select_accounts(account_rows_, authors)
-    return Matched(ids, names, first_records(account_rows_, ids))
+def _columns(
+    posts: Iterable[dict[str, Any]] | PostColumns, accounts: Iterable[dict[str, Any]] | AccountColumns
+) -> tuple[PostColumns, AccountColumns]:
+    post_columns = posts if isinstance(posts, PostColumns) else PostColumns.from_records(_records(posts))
+    if isinstance(accounts, AccountColumns):
+        return post_columns, accounts
+    return post_columns, AccountColumns.from_records(_records(accounts))
 
 
-def co_hashtag_records(
-    posts: Sequence[dict[str, Any]],
-    rows: Sequence[PostRow],
-    matched: Matched,
-    *,
-    window: int,
-    min_shared: int,
-    match: HashtagMatch,
-) -> tuple[CoHashtagArrays, list[str]]:
-    """Co-hashtag pairs over validated records: the arrays and the hashtag strings their codes stand for."""
-    events = post_events(posts, rows, matched, match)
-    found = co_hashtag_arrays(
-        events.account, events.time, events.tag, n_accounts=len(matched.ids), window=window, min_shared=min_shared
-    )
-    return found, events.tag_names
+def _records(values: Iterable[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    return values if isinstance(values, Sequence) else list(values)
 
 
 def co_hashtag_tuples(found: CoHashtagArrays, tag_names: Sequence[str], ids: Sequence[str]) -> list[CoHashtagPair]:
@@ -466,8 +442,8 @@ def burst_dicts(found: BurstArrays, ids: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def co_hashtag_pairs(
-    posts: Iterable[dict[str, Any]],
-    accounts: Iterable[dict[str, Any]],
+    posts: Iterable[dict[str, Any]] | PostColumns,
+    accounts: Iterable[dict[str, Any]] | AccountColumns,
     *,
     hashtag: str,
     window_seconds: float = 60,
@@ -479,8 +455,8 @@ def co_hashtag_pairs(
     Parameters
     ----------
     posts, accounts
-        Records as for :func:`sockpuppet.find_similar_accounts`; posts of the matched accounts that carry hashtags
-        need a ``created_at`` (:mod:`sockpuppet.times`).
+        Records (or columns) as for :func:`sockpuppet.find_similar_accounts`; posts of the matched accounts that
+        carry hashtags need a ``created_at`` (:mod:`sockpuppet.times`).
     hashtag
         Hashtag that selects M; a missing ``#`` is added.
     window_seconds
@@ -504,16 +480,18 @@ def co_hashtag_pairs(
     window = check_window(window_seconds, ("window_seconds",), positive=False)
     shared = check_count(min_shared, ("min_shared",), minimum=1)
     _check_match(hashtag_match)
-    post_list, account_list = _records(posts), _records(accounts)
-    prows = post_rows(post_list)
-    matched = matched_from_rows(prows, account_rows(account_list), tag, hashtag_match)
-    found, names = co_hashtag_records(post_list, prows, matched, window=window, min_shared=shared, match=hashtag_match)
-    return co_hashtag_tuples(found, names, matched.ids)
+    post_columns, account_columns = _columns(posts, accounts)
+    ids = account_columns.select(post_columns.hashtag_authors(tag, match=hashtag_match)).ids
+    events = post_events(post_columns, ids, hashtag_match)
+    found = co_hashtag_arrays(
+        events.account, events.time, events.tag, n_accounts=len(ids), window=window, min_shared=shared
+    )
+    return co_hashtag_tuples(found, events.tag_names, ids)
 
 
 def creation_bursts(
-    posts: Iterable[dict[str, Any]],
-    accounts: Iterable[dict[str, Any]],
+    posts: Iterable[dict[str, Any]] | PostColumns,
+    accounts: Iterable[dict[str, Any]] | AccountColumns,
     *,
     hashtag: str,
     window_seconds: float = 3600,
@@ -525,8 +503,8 @@ def creation_bursts(
     Parameters
     ----------
     posts, accounts
-        Records as for :func:`sockpuppet.find_similar_accounts`; accounts without ``created_at`` (missing, null or
-        empty) take no part, an unparseable one is an error.
+        Records (or columns) as for :func:`sockpuppet.find_similar_accounts`; accounts without ``created_at``
+        (missing, null or empty) take no part, an unparseable one is an error.
     hashtag
         Hashtag that selects M; a missing ``#`` is added.
     window_seconds
@@ -551,10 +529,10 @@ def creation_bursts(
     window = check_window(window_seconds, ("window_seconds",), positive=True)
     smallest = check_count(min_accounts, ("min_accounts",), minimum=2)
     _check_match(hashtag_match)
-    account_list = _records(accounts)
-    matched = matched_from_rows(post_rows(posts), account_rows(account_list), tag, hashtag_match)
-    micros, present = account_times(account_list, matched, what="creation_bursts needs the accounts' times")
-    return burst_dicts(burst_arrays(micros, present, window=window, min_accounts=smallest), matched.ids)
+    post_columns, account_columns = _columns(posts, accounts)
+    ids = account_columns.select(post_columns.hashtag_authors(tag, match=hashtag_match)).ids
+    micros, present = account_times(account_columns, ids, what="creation_bursts needs the accounts' times")
+    return burst_dicts(burst_arrays(micros, present, window=window, min_accounts=smallest), ids)
 
 
 def _check_match(value: Any) -> None:
@@ -685,12 +663,9 @@ class SignalInputs:
 def prepare_signals(
     signals: Signals,
     *,
-    posts: Sequence[dict[str, Any]],
-    post_rows_: Sequence[PostRow],
-    accounts: Sequence[dict[str, Any]],
-    account_rows_: Sequence[AccountRow],
+    posts: PostColumns,
+    accounts: AccountColumns,
     ids: Sequence[str],
-    names: Sequence[str | None],
     match: HashtagMatch,
 ) -> SignalInputs:
     """Parse the times and build the event columns the requested signals need.
@@ -699,12 +674,10 @@ def prepare_signals(
     ----------
     signals
         Validated options (:func:`parse_signals`).
-    posts, post_rows_
-        Post records and their validated rows (same order).
-    accounts, account_rows_
-        Account records and their validated rows (same order).
-    ids, names
-        M (input order) and the screen names.
+    posts, accounts
+        All posts and accounts as columns, ``created_at`` read.
+    ids
+        M, in input order.
     match
         ``hashtag_match``.
 
@@ -718,12 +691,11 @@ def prepare_signals(
     InputError
         When a needed ``created_at`` is missing (posts) or unparseable, at its location.
     """
-    matched = Matched(list(ids), list(names), first_records(account_rows_, ids))
     events = time = present = None
     if signals.co_hashtag is not None or signals.clusters:
-        events = post_events(posts, post_rows_, matched, match)
+        events = post_events(posts, ids, match)
     if signals.creation_bursts is not None or signals.clusters:
-        time, present = account_times(accounts, matched, what="creation_bursts and clusters need the accounts' times")
+        time, present = account_times(accounts, ids, what="creation_bursts and clusters need the accounts' times")
     return SignalInputs(signals, events, time, present)
 
 
@@ -786,7 +758,8 @@ def compute_signals(
         assert co_found is not None and co_pairs is not None and bursts is not None
         assert inputs.account_time is not None and inputs.account_present is not None
         clusters = cluster_evidence(
-            Matched(list(ids), list(names), []),
+            ids,
+            names,
             name_pairs,
             co_found,
             co_pairs,
@@ -804,7 +777,8 @@ def compute_signals(
 
 
 def cluster_evidence(
-    matched: Matched,
+    ids: Sequence[str],
+    names: Sequence[str | None],
     name_pairs: tuple[Int64Array, Int64Array, npt.NDArray[np.float64]],
     co_found: CoHashtagArrays,
     co_pairs: Sequence[CoHashtagPair],
@@ -825,7 +799,7 @@ def cluster_evidence(
     from sockpuppet.groups import component_labels
 
     first, second, score = (np.asarray(column) for column in name_pairs)
-    n = len(matched.ids)
+    n = len(ids)
     labels = component_labels(n, first, second)
     sizes = np.bincount(labels, minlength=n)
     roots = np.flatnonzero((sizes > 1) & (labels == np.arange(n)))
@@ -864,7 +838,6 @@ def cluster_evidence(
     np.maximum.at(highest, member_cluster, micros[members])
     untimed = np.bincount(member_cluster[~timed], minlength=roots.size)
 
-    ids, names = matched.ids, matched.names
     member_times = dict(zip(members.tolist(), micros[members].tolist(), strict=True))
     stamps = {i: format_time(t) if present[i] else None for i, t in member_times.items()}
     out: list[dict[str, Any]] = []
