@@ -13,6 +13,9 @@ on the digest, or the run fails.
 - ``cdist``: ``process.cdist(scorer=DamerauLevenshtein.normalized_similarity, dtype=float64, workers=-1)`` over
   the full ``n x n`` matrix in row blocks (``--cdist-max``); its time does not depend on the threshold, so one pass
   counts the pairs of every threshold.
+- ``small``: the engine against one single-thread ``cdist`` of the names with themselves plus the threshold (the
+  naive exact baseline), at ``--small-sizes`` and ``--small-thresholds``, interleaved in one child (best of at least
+  five runs each, digests compared); the table reports both times and their ratio.
 - ``cli``: ``sockpuppet pairs`` on generated ``posts.tsv``/``accounts.tsv`` (one post with the hashtag per
   account) at the sizes in ``--cli-sizes``, timed and measured with ``/usr/bin/time -v`` when available (else
   the child's rusage); pairs counted in the CSV output.
@@ -54,6 +57,8 @@ THRESHOLDS = (0.7, 0.8, 0.9)
 CDIST_ROWS = 256
 HASHTAG = "#bench"
 BASELINES = ("cdist", "reference", "reference (est.)")
+SMALL_SIZES = (10, 30, 100, 300, 1_000, 2_000)
+SMALL_THRESHOLDS = (0.0, 0.5, 0.8)
 
 
 @dataclass
@@ -141,10 +146,47 @@ def child_cdist(names: list[str], thresholds: list[float]) -> list[dict]:
     return out
 
 
+def child_small(n: int, thresholds: list[float]) -> list[dict]:
+    """Engine vs single-thread ``cdist`` + threshold on the same names, interleaved, best of several runs each."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    from sockpuppet.engine import similar_name_pairs
+
+    names = generate_names(n)
+
+    def naive(threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        score = process.cdist(
+            names, names, scorer=DamerauLevenshtein.normalized_similarity, dtype=np.float64, workers=1
+        )
+        first, second = np.nonzero(np.triu(score > threshold, 1))
+        return first, second, score[first, second]
+
+    out = []
+    for threshold in thresholds:
+        timings: dict[str, list[float]] = {"cdist": [], "engine": []}
+        digests = set()
+        runs = {"cdist": lambda t=threshold: naive(t), "engine": lambda t=threshold: similar_name_pairs(names, t)}
+        started = time.perf_counter()
+        while len(timings["engine"]) < 5 or (time.perf_counter() - started < 2.0 and len(timings["engine"]) < 500):
+            for method, run in runs.items():
+                start = time.perf_counter()
+                found = run()
+                timings[method].append(time.perf_counter() - start)
+                digests.add(_digest(*found))
+        if len(digests) != 1:
+            raise SystemExit(f"engine and cdist disagree at n={n}, threshold={threshold}")
+        out.append({"threshold": threshold, "cdist": min(timings["cdist"]), "engine": min(timings["engine"])})
+    return out
+
+
 CHILDREN = {"engine": child_engine, "reference": child_reference, "cdist": child_cdist}
 
 
 def child_main(method: str, n: int, thresholds: list[float]) -> None:
+    if method == "small":
+        json.dump({"results": child_small(n, thresholds)}, sys.stdout)
+        return
     names = generate_names(n)
     results = CHILDREN[method](names, thresholds)
     json.dump({"results": results, "peak_rss_mib": _peak_rss_mib()}, sys.stdout)
@@ -165,6 +207,24 @@ def measure(method: str, n: int, thresholds: list[float], timeout: float) -> lis
         Row(method, n, r["threshold"], r["seconds"], r["pairs"], report["peak_rss_mib"], r["digest"])
         for r in report["results"]
     ]
+
+
+def measure_small(sizes: list[int], thresholds: list[float], timeout: float) -> str:
+    """The small-input table: engine vs single-thread ``cdist`` + threshold, measured in the same child."""
+    lines = [
+        "| n | threshold | cdist, 1 thread (ms) | engine (ms) | engine / cdist |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n in sizes:
+        command = [sys.executable, "-m", "benchmarks.run", "--child", "small", str(n), *map(str, thresholds)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+        for r in json.loads(done.stdout)["results"]:
+            lines.append(
+                f"| {n:,} | {r['threshold']} | {r['cdist'] * 1e3:.3f} | {r['engine'] * 1e3:.3f} "
+                f"| {r['engine'] / r['cdist']:.2f} |"
+            )
+        print(f"small n={n:,} done", file=sys.stderr)
+    return "\n".join(lines)
 
 
 def write_inputs(directory: Path, n: int) -> tuple[Path, Path]:
@@ -251,7 +311,7 @@ def machine() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="numbers of names")
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="numbers of names")
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
     parser.add_argument("--quick", action="store_true", help="1k/10k/20k names at 0.8, no CLI run")
     parser.add_argument("--reference-max", type=int, default=10_000, help="largest n for the reference loop")
@@ -259,12 +319,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cdist-max", type=int, default=20_000, help="largest n for the full cdist")
     parser.add_argument("--cli-sizes", type=int, nargs="*", default=[1_000_000], help="sizes run through the CLI")
     parser.add_argument("--cli-threshold", type=float, default=0.8)
+    parser.add_argument("--small-sizes", type=int, nargs="*", default=list(SMALL_SIZES), help="small-input rows")
+    parser.add_argument("--small-thresholds", type=float, nargs="+", default=list(SMALL_THRESHOLDS))
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.thresholds, args.cli_sizes = [1_000, 10_000, 20_000], [0.8], []
+        args.small_sizes = [10, 100, 1_000]
     return args
 
 
@@ -301,11 +364,17 @@ def main(argv: list[str] | None = None) -> int:
             engine = [e for e in rows if e.method == "engine" and (e.n, e.threshold) == (r.n, r.threshold)]
             if engine and r.pairs is not None and engine[0].pairs != r.pairs:
                 raise SystemExit(f"CLI found {r.pairs} pairs, engine {engine[0].pairs} at n={r.n}")
+    small = measure_small(args.small_sizes, args.small_thresholds, args.timeout) if args.small_sizes else ""
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
     report = (
         f"# Pair search benchmark\n\n`{command.strip()}` — {started:%Y-%m-%d %H:%M} UTC, "
         f"{(datetime.now(UTC) - started).total_seconds():.0f} s\n\nMachine: {machine()}\n\n{table(rows)}\n"
     )
+    if small:
+        report += (
+            "\n## Small inputs: engine vs single-thread cdist + threshold (same child, interleaved, best of runs)"
+            f"\n\n{small}\n"
+        )
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)

@@ -135,18 +135,30 @@ def test_duplicate_names_pair_with_score_one(
 @given(
     names=mutated(),
     threshold=thresholds,
-    method=st.sampled_from(("filter", "scan")),
+    method=st.sampled_from(METHODS),
     pass_keys=st.sampled_from([7, 1 << 25]),
     workers=st.sampled_from([1, 2]),
 )
 def test_tiny_chunks_and_passes(
     names: list[str], threshold: float, method: engine.Method, pass_keys: int, workers: int
 ) -> None:
-    # GIVEN memory bounds so small that every chunk, pass, batch, block and parallel sort splits
-    # WHEN searched on one or two threads THEN the same result
+    # GIVEN memory and work bounds so small that every chunk, pass, batch, block, sort part and expansion step
+    # splits, and no small-input shortcut WHEN searched on one or two threads THEN the same result
     assume(feasible(names, method))
     with pytest.MonkeyPatch.context() as patch:
-        constants = {"CHUNK_KEYS": 1, "PASS_KEYS": pass_keys, "PAIR_BATCH": 3, "BLOCK_CELLS": 5, "PARALLEL_SORT": 1}
+        constants = {
+            "CHUNK_KEYS": 1,
+            "PASS_KEYS": pass_keys,
+            "PAIR_BATCH": 3,
+            "BLOCK_CELLS": 5,
+            "BLOCK_WORK": 7,
+            "PARALLEL_WORK": 1,
+            "PARALLEL_SORT": 1,
+            "SORT_PART": 2,
+            "EXPAND_PAIRS": 2,
+            "SMALL_PAIRS": 0,
+            "SMALL_SCAN": 0,
+        }
         for constant, value in constants.items():
             patch.setattr(engine, constant, value)
         found = as_tuples(similar_name_pairs(names, threshold, method=method, workers=workers))

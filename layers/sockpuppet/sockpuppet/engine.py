@@ -57,8 +57,10 @@ over disjoint hash ranges, candidates are verified in batches, and scan blocks a
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -76,16 +78,31 @@ __all__ = ["PairArrays", "get_similar_screen_names", "similar_name_pairs"]
 
 Method = Literal["auto", "filter", "scan"]
 
-BLOCK_CELLS = 1 << 22
-"""Upper bound on the cells of one scan ``cdist`` block (int32: 16 MiB)."""
+BLOCK_CELLS = 1 << 20
+"""Upper bound on the cells of one scan ``cdist`` block (float64: 8 MiB)."""
+BLOCK_WORK = 1 << 24
+"""Upper bound on the work of one ``cdist`` block or verification slice, in character pairs (cells times the
+product of the two name lengths: rapidfuzz's Damerau-Levenshtein is quadratic in the lengths). About 0.1-0.2 s on
+one core: the deadline is checked between blocks, so this bounds the overshoot in time, whatever the lengths."""
+PARALLEL_WORK = 1 << 18
+"""Below this work (character pairs) a rapidfuzz call runs on the calling thread (``workers=1``)."""
 CHUNK_KEYS = 1 << 21
 """Subsequence hashes computed per chunk of names."""
-PASS_KEYS = 1 << 26
-"""Most keys sorted at once (512 MiB); a larger group is split into passes over disjoint hash ranges."""
+PASS_KEYS = 1 << 24
+"""Most keys sorted at once (128 MiB); a larger group is split into passes over disjoint hash ranges."""
+SORT_PART = 1 << 22
+"""Sorted key arrays are split by value into parts of about this many keys (the deadline is checked between)."""
 PAIR_BATCH = 1 << 22
-"""Candidate pairs verified per batch."""
+"""Candidate pairs collected before they are verified (in slices of at most ``BLOCK_WORK``)."""
 PARALLEL_SORT = 1 << 20
 """Key arrays at least this long are split by value and sorted on several threads."""
+EXPAND_PAIRS = 1 << 22
+"""Output pairs expanded per step (the deadline is checked between steps)."""
+SMALL_PAIRS = 1 << 13
+"""Up to this many pairs of distinct names (and ``BLOCK_WORK``), all of them are scored at once on the calling
+thread: below this size the bookkeeping of the filter costs more than it saves."""
+SMALL_SCAN = 1 << 11
+"""A group whose scan computes at most this many cells is scanned without estimating the filter's cost."""
 MAX_COMBINATIONS = 1 << 14
 """The filter is never chosen automatically when a name length has more deletion patterns than this."""
 KEY_COST = 1.0
@@ -99,6 +116,25 @@ SAMPLE_NAMES = 2000
 
 _BASE = np.uint64(0x9E3779B97F4A7C15)
 _BASE_INV = np.uint64(pow(int(_BASE), -1, 1 << 64))
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (``os.sched_getaffinity`` where it exists, e.g. Linux; else ``os.cpu_count``)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The module's thread pool of ``threads`` threads, created on first use and reused by every search."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="sockpuppet-engine")
+        return _POOLS[threads]
 
 
 def _powers(base: np.uint64, count: int) -> npt.NDArray[np.uint64]:
@@ -136,6 +172,8 @@ def _empty() -> PairArrays:
 
 def _distinct(names: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int64]]:
     """Distinct non-empty names (first-seen order) and, per input index, its distinct-name id (-1 if empty)."""
+    if all(names) and len(set(names)) == len(names):
+        return list(names), np.arange(len(names), dtype=np.int64)
     ids: dict[str, int] = {}
     codes = np.fromiter(
         (ids.setdefault(name, len(ids)) if name else -1 for name in names), dtype=np.int64, count=len(names)
@@ -143,28 +181,62 @@ def _distinct(names: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.in
     return list(ids), codes
 
 
-def _expand(codes: npt.NDArray[np.int64], a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], s: npt.NDArray[Any]):
-    """Turn pairs of distinct names (plus self-pairs ``a == b``) into sorted pairs of input indices."""
+def _slices(weights: npt.NDArray[np.int64], budget: int) -> list[tuple[int, int]]:
+    """Consecutive ``[start, end)`` slices of ``weights`` of about ``budget`` total weight each (at least one item)."""
+    if weights.size == 0:
+        return []
+    cumulative = np.cumsum(weights)
+    targets = np.arange(1, int(cumulative[-1]) // budget + 2, dtype=np.int64) * budget
+    ends = np.unique(np.clip(np.searchsorted(cumulative, targets, side="right"), 1, weights.size)).tolist()
+    if ends[-1] != weights.size:
+        ends.append(weights.size)
+    return list(zip([0, *ends[:-1]], ends, strict=True))
+
+
+def _expand(
+    codes: npt.NDArray[np.int64],
+    a: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    s: npt.NDArray[Any],
+    deadline: float | None = None,
+) -> PairArrays:
+    """Turn pairs of distinct names (plus self-pairs ``a == b``) into sorted pairs of input indices.
+
+    Works in steps of about ``EXPAND_PAIRS`` output pairs, checking ``deadline`` before each.
+    """
     valid = np.flatnonzero(codes >= 0)
     order = valid[np.argsort(codes[valid], kind="stable")]
     starts = np.searchsorted(codes[order], np.arange(int(codes.max(initial=-1)) + 1))
     counts = np.diff(np.append(starts, order.size))
     reps = counts[a] * counts[b]
-    total = int(reps.sum())
-    if total == 0:
+    key = a * max(1, counts.size) + b
+    if np.all(reps == 1) and np.all(a < b) and np.all(key[1:] > key[:-1]):
+        # every name once, pairs sorted: distinct ids number names in first-seen order, so the input indices keep
+        # both the orientation and the order
+        return PairArrays(order[starts[a]], order[starts[b]], np.asarray(s, np.float64))
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
+    for begin, end in _slices(reps, EXPAND_PAIRS):
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("building the pairs did not finish before the deadline")
+        pa, pb, ps, preps = a[begin:end], b[begin:end], s[begin:end], reps[begin:end]
+        total = int(preps.sum())
+        pair_of = np.repeat(np.arange(pa.size), preps)
+        offset = np.arange(total) - np.repeat(np.cumsum(preps) - preps, preps)
+        cb = counts[pb][pair_of]
+        left = order[starts[pa][pair_of] + offset // cb]
+        right = order[starts[pb][pair_of] + offset % cb]
+        first, second = np.minimum(left, right), np.maximum(left, right)
+        keep = first != second
+        if np.any(pa == pb):
+            keep &= ~((pa[pair_of] == pb[pair_of]) & (left > right))
+        parts.append((first[keep], second[keep], np.asarray(ps, np.float64)[pair_of][keep]))
+    if not parts:
         return _empty()
-    pair_of = np.repeat(np.arange(a.size), reps)
-    offset = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
-    cb = counts[b][pair_of]
-    left = order[starts[a][pair_of] + offset // cb]
-    right = order[starts[b][pair_of] + offset % cb]
-    first, second = np.minimum(left, right), np.maximum(left, right)
-    keep = first != second
-    if np.any(a == b):
-        keep &= ~((a[pair_of] == b[pair_of]) & (left > right))
-    first, second, score = first[keep], second[keep], s[pair_of][keep]
+    first, second, score = (np.concatenate(column) for column in zip(*parts, strict=True))
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlineExceeded("building the pairs did not finish before the deadline")
     sort = np.lexsort((second, first))
-    return PairArrays(first[sort], second[sort], np.asarray(score, np.float64)[sort])
+    return PairArrays(first[sort], second[sort], score[sort])
 
 
 def _canonical_score(length: int, distance: int) -> float:
@@ -191,14 +263,20 @@ def budgets(lengths: Iterable[int], min_similarity: float) -> npt.NDArray[np.int
     wanted = sorted(set(lengths))
     k = np.full((wanted[-1] if wanted else 0) + 1, -1, np.int64)
     for m in wanted:
-        passing = np.flatnonzero(1.0 - np.arange(m + 1, dtype=np.float64) / m > min_similarity)
-        budget = int(passing[-1]) if passing.size else -1
-        while budget < m and _canonical_score(m, budget + 1) > min_similarity:
-            budget += 1
-        while budget >= 0 and not _canonical_score(m, budget) > min_similarity:
-            budget -= 1
-        k[m] = budget
+        k[m] = _budget(m, float(min_similarity))
     return k
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _budget(m: int, min_similarity: float) -> int:
+    """``k(m)`` of :func:`budgets` for one length (cached: small searches repeat the same lengths)."""
+    passing = np.flatnonzero(1.0 - np.arange(m + 1, dtype=np.float64) / m > min_similarity)
+    budget = int(passing[-1]) if passing.size else -1
+    while budget < m and _canonical_score(m, budget + 1) > min_similarity:
+        budget += 1
+    while budget >= 0 and not _canonical_score(m, budget) > min_similarity:
+        budget -= 1
+    return budget
 
 
 class _Search:
@@ -213,35 +291,43 @@ class _Search:
         workers: int,
         side: npt.NDArray[np.bool_] | None = None,
     ) -> None:
-        self.names = np.empty(len(names), dtype=object)
-        self.names[:] = names
         self.n = len(names)
         self.t = min_similarity
         self.deadline = deadline
         self.progress = progress
         self.workers = workers
-        self.threads = workers if workers >= 1 else len(os.sched_getaffinity(0))
-        self.pool: ThreadPoolExecutor | None = None
+        self.threads = workers if workers >= 1 else cpu_count()
+        self.side = side
         self.lengths = np.fromiter(map(len, names), dtype=np.int64, count=self.n)
         self.k = budgets(np.unique(self.lengths).tolist(), min_similarity)
-        order = np.argsort(self.lengths, kind="stable")
-        bounds = np.searchsorted(self.lengths[order], np.arange(self.k.size + 1))
-        self.by_length = [order[bounds[m] : bounds[m + 1]] for m in range(self.k.size)]
-        self.side = side
+        self.order = np.argsort(self.lengths, kind="stable")
+        self.bounds = np.searchsorted(self.lengths[self.order], np.arange(self.k.size + 1))
+        self.by_length = [self.order[self.bounds[m] : self.bounds[m + 1]] for m in range(self.k.size)]
+        self.names = np.empty(self.n, dtype=object)
+        self.names[:] = names
+        self.sorted_names = self.names[self.order]
+        self.id_bits = max(1, (self.n - 1).bit_length())
+        shortest = np.where(self.k >= 0, np.arange(self.k.size) - self.k, self.k.size)
+        self.shortest = shortest[self.lengths[self.order]]
+        """Per position in length order: the shortest partner length ``T`` (``k.size``: no partner)."""
         if side is None:
             self.side_counts = None
         else:
+            self.sorted_side = side[self.order]
             self.side_counts = [
                 np.concatenate(([0], np.cumsum(np.bincount(self.lengths[side == s], minlength=self.k.size))))
                 for s in (False, True)
             ]
-        self.id_bits = max(1, (self.n - 1).bit_length())
         self.found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
         self.done = 0
 
     def check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise DeadlineExceeded("the pair search did not finish before the deadline")
+
+    def rapidfuzz_workers(self, work: int) -> int:
+        """rapidfuzz's ``workers`` for a call of ``work`` character pairs (the calling thread for small calls)."""
+        return 1 if work < PARALLEL_WORK else self.workers
 
     def groups(self) -> Iterator[tuple[int, list[int]]]:
         """``(T, [M, ...])``: present longer lengths ``M`` with a budget, grouped by ``T(M) = M - k(M)``."""
@@ -252,14 +338,17 @@ class _Search:
         yield from by_t.items()
 
     def count(self, low: int, high: int) -> int:
-        return sum(self.by_length[length].size for length in range(max(low, 1), high + 1))
+        return int(self.bounds[high + 1] - self.bounds[max(low, 1)]) if high >= max(low, 1) else 0
 
     def filter_keys(self, t: int, lengths: list[int]) -> int:
         return sum(self.by_length[length].size * math.comb(length, length - t) for length in lengths)
 
     def scan_pairs(self, t: int, group: list[int]) -> int:
+        """Cells the scan computes for a group (pairs of a shorter name with a longer one, half the same-length)."""
         if self.side_counts is None:
-            return sum(self.by_length[m].size * self.count(t, m) for m in group)
+            return sum(
+                self.by_length[m].size * (self.count(t, m - 1) + (self.by_length[m].size + 1) // 2) for m in group
+            )
         low = max(t, 1)
         left, right = self.side_counts
         return sum(
@@ -269,33 +358,46 @@ class _Search:
         )
 
     def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        """``function`` over ``items`` on the search's threads (numpy releases the GIL in the heavy loops)."""
-        if self.pool is None:
+        """``function`` over ``items``, on the module's threads when there are several (numpy releases the GIL)."""
+        items = list(items)
+        if self.threads == 1 or len(items) < 2:
             return [function(item) for item in items]
-        return list(self.pool.map(function, items))
+        return list(_pool(self.threads).map(function, items))
 
     def run(self, method: Method) -> None:
-        if self.threads > 1:
-            with ThreadPoolExecutor(self.threads, thread_name_prefix="sockpuppet-engine") as self.pool:
-                self.run_groups(method)
-            self.pool = None
-        else:
-            self.run_groups(method)
+        self.run_groups(method)
+        if self.progress is not None:
+            self.progress(self.n, self.n)
 
     def run_groups(self, method: Method) -> None:
+        """Each group by the filter or the scan; consecutive scanned lengths are scanned as one range of rows."""
+        pending = [0, 0, 0]  # scan rows [start, stop) not yet scanned, and their names
         for t, group in self.groups():
             lengths = [length for length in range(max(t, 1), group[-1] + 1) if self.by_length[length].size]
             use_filter = method == "filter" or (method == "auto" and self.filter_is_cheaper(t, group, lengths))
+            size = sum(self.by_length[m].size for m in group)
             if use_filter:
                 self.filter_group(t, group, lengths)
-            else:
-                for m in group:
-                    self.scan(m)
-            self.done += sum(self.by_length[m].size for m in group)
-            if self.progress is not None:
-                self.progress(self.done, self.n)
-        if self.progress is not None:
-            self.progress(self.n, self.n)
+                self.report(size)
+                continue
+            for m in group:
+                start, stop = int(self.bounds[m]), int(self.bounds[m + 1])
+                if start != pending[1]:
+                    self.flush_scan(pending)
+                    pending[0] = start
+                pending[1] = stop
+            pending[2] += size
+        self.flush_scan(pending)
+
+    def flush_scan(self, pending: list[int]) -> None:
+        self.scan_rows(pending[0], pending[1])
+        self.report(pending[2])
+        pending[:] = [pending[1], pending[1], 0]
+
+    def report(self, names: int) -> None:
+        self.done += names
+        if self.progress is not None and names:
+            self.progress(self.done, self.n)
 
     def filter_is_cheaper(self, t: int, group: list[int], lengths: list[int]) -> bool:
         """Estimated cost of the filter (keys + candidates, sampled) against the scan, for one group."""
@@ -303,7 +405,7 @@ class _Search:
             return False
         scan = self.scan_pairs(t, group) * SCAN_COST
         keys = self.filter_keys(t, lengths) * KEY_COST
-        if keys > scan:
+        if keys > scan or scan <= SMALL_SCAN * SCAN_COST:
             return False
         names = self.count(t, group[-1])
         stride = max(1, names // SAMPLE_NAMES)
@@ -319,74 +421,117 @@ class _Search:
     # -- verification ------------------------------------------------------------------------------------------
 
     def verify(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> None:
-        """Keep the candidate pairs (distinct ids) that pass; scores from rapidfuzz's normalized similarity."""
-        for start in range(0, a.size, PAIR_BATCH):
+        """Keep the candidate pairs (distinct ids ``a < b``) that pass, scored by rapidfuzz's normalized similarity.
+
+        The budgets are exact (``score > t`` iff ``distance <= k(M)``), so scoring each candidate once is both the
+        test and the score. Slices of about ``BLOCK_WORK`` character pairs, the deadline checked before each.
+        """
+        work = self.lengths[a] * self.lengths[b]
+        for start, end in _slices(work, BLOCK_WORK):
             self.check_deadline()
-            first, second = a[start : start + PAIR_BATCH], b[start : start + PAIR_BATCH]
-            longer = np.maximum(self.lengths[first], self.lengths[second])
-            limit = self.k[longer]
-            distance = process.cpdist(
+            first, second = a[start:end], b[start:end]
+            score = process.cpdist(
                 self.names[first],
                 self.names[second],
-                scorer=DamerauLevenshtein.distance,
-                score_cutoff=int(limit.max()),
-                dtype=np.int32,
-                workers=self.workers,
+                scorer=DamerauLevenshtein.normalized_similarity,
+                dtype=np.float64,
+                workers=self.rapidfuzz_workers(int(work[start:end].sum())),
             )
-            near = distance <= limit
-            self.score(first[near], second[near])
-
-    def score(self, first: npt.NDArray[np.int64], second: npt.NDArray[np.int64]) -> None:
-        if first.size == 0:
-            return
-        score = process.cpdist(
-            self.names[first],
-            self.names[second],
-            scorer=DamerauLevenshtein.normalized_similarity,
-            dtype=np.float64,
-            workers=self.workers,
-        )
-        keep = score > self.t
-        self.found.append((first[keep], second[keep], score[keep]))
+            keep = score > self.t
+            self.found.append((first[keep], second[keep], score[keep]))
 
     # -- scan path ---------------------------------------------------------------------------------------------
 
-    def scan(self, m: int) -> None:
-        """Blocked ``cdist`` of the names of length ``m`` against the names of length ``[T(m), m]``.
+    def scan_rows(self, start: int, stop: int) -> None:
+        """Every pair of a name at a position in ``[start, stop)`` of the length order with an earlier name whose
+        length can meet its budget, scored with ``cdist`` in blocks of bounded work.
 
-        With sides, rows of one side meet only columns of the other (both orientations, so same-length pairs are
-        kept once by the ``second > first`` rule as without sides).
+        A pair is taken at the later of its two positions (the longer name, or the later of two of one length);
+        its partner lies in ``[lo, position)`` with ``lo`` the first position of length ``min T`` over the block.
+        With sides, rows of one side meet only columns of the other.
         """
-        rows = self.by_length[m]
-        columns = np.concatenate([self.by_length[length] for length in range(max(m - int(self.k[m]), 1), m + 1)])
+        if stop <= start:
+            return
         if self.side is None:
-            self.scan_block(m, rows, columns)
+            self.scan_positions(np.arange(start, stop), None)
             return
+        rows = np.arange(start, stop)
         for side in (False, True):
-            self.scan_block(m, rows[self.side[rows] == side], columns[self.side[columns] != side])
+            self.scan_positions(rows[self.sorted_side[start:stop] == side], np.flatnonzero(self.sorted_side != side))
 
-    def scan_block(self, m: int, rows: npt.NDArray[np.int64], columns: npt.NDArray[np.int64]) -> None:
-        if rows.size == 0 or columns.size == 0:
+    def scan_positions(self, rows: npt.NDArray[np.int64], columns: npt.NDArray[np.int64] | None) -> None:
+        """Scan ``rows`` (positions, ascending) against earlier ``columns`` (positions; ``None``: all positions)."""
+        longest = int(self.lengths[self.order[rows[-1]]]) if rows.size else 0
+        work = max(1, longest * longest)
+        cells = max(1, min(BLOCK_WORK // work, BLOCK_CELLS))
+        index = 0
+        while index < rows.size:
+            low_length = int(self.shortest[rows[index]])
+            if low_length > longest:
+                index += 1
+                continue
+            lo = int(self.bounds[max(low_length, 1)])
+            if columns is None:
+                span = int(rows[index]) - lo
+            else:
+                span = int(np.searchsorted(columns, rows[index]) - np.searchsorted(columns, lo))
+            # rows x (span + rows) cells at most: the block grows while that stays within the budget
+            size = max(1, int((math.isqrt(span * span + 4 * cells) - span) // 2))
+            block = rows[index : index + size]
+            index += block.size
+            low_length = int(self.shortest[block].min())
+            if low_length > longest:
+                continue
+            lo = int(self.bounds[max(low_length, 1)])
+            if columns is None:
+                self.scan_block(block, np.arange(lo, min(int(block[0]), int(block[-1]))), work)
+                self.scan_square(block, work)
+            else:
+                self.scan_block(
+                    block, columns[np.searchsorted(columns, lo) : np.searchsorted(columns, block[-1])], work
+                )
+
+    def scan_block(self, rows: npt.NDArray[np.int64], columns: npt.NDArray[np.int64], work: int) -> None:
+        """``cdist`` of some rows against columns (both positions), keeping column < row, in column chunks."""
+        if columns.size == 0 or rows.size == 0:
             return
-        k = int(self.k[m])
-        column_names = self.names[columns]
-        column_short = self.lengths[columns] < m
-        step = max(1, BLOCK_CELLS // max(1, columns.size))
-        for start in range(0, rows.size, step):
+        step = max(1, min(BLOCK_WORK // work, BLOCK_CELLS) // rows.size)
+        row_names = self.sorted_names[rows]
+        for begin in range(0, columns.size, step):
             self.check_deadline()
-            block = rows[start : start + step]
-            distance = process.cdist(
-                self.names[block],
-                column_names,
-                scorer=DamerauLevenshtein.distance,
-                score_cutoff=k,
-                dtype=np.int32,
-                workers=self.workers,
+            chunk = columns[begin : begin + step]
+            score = process.cdist(
+                row_names,
+                self.sorted_names[chunk],
+                scorer=DamerauLevenshtein.normalized_similarity,
+                dtype=np.float64,
+                workers=self.rapidfuzz_workers(rows.size * chunk.size * work),
             )
-            r, c = np.nonzero(distance <= k)
-            first, second = block[r], columns[c]
-            keep = column_short[c] | (second > first)
-            self.score(first[keep], second[keep])
+            r, c = np.nonzero(score > self.t)
+            keep = chunk[c] < rows[r]
+            self.keep(rows[r[keep]], chunk[c[keep]], score[r[keep], c[keep]])
+
+    def scan_square(self, rows: npt.NDArray[np.int64], work: int) -> None:
+        """The pairs within one block of consecutive positions (rapidfuzz scores one triangle of a list with itself)."""
+        if rows.size < 2:
+            return
+        self.check_deadline()
+        block = self.sorted_names[rows[0] : rows[-1] + 1]
+        score = process.cdist(
+            block,
+            block,
+            scorer=DamerauLevenshtein.normalized_similarity,
+            dtype=np.float64,
+            workers=self.rapidfuzz_workers(rows.size * rows.size * work // 2),
+        )
+        r, c = np.nonzero(score > self.t)
+        keep = c < r
+        self.keep(rows[r[keep]], rows[c[keep]], score[r[keep], c[keep]])
+
+    def keep(self, rows: npt.NDArray[np.int64], columns: npt.NDArray[np.int64], score: npt.NDArray[np.float64]) -> None:
+        """Record passing pairs given as positions in the length order."""
+        left, right = self.order[rows], self.order[columns]
+        self.found.append((np.minimum(left, right), np.maximum(left, right), score))
 
     # -- filter path -------------------------------------------------------------------------------------------
 
@@ -460,14 +605,20 @@ class _Search:
         return hashes.reshape(-1)
 
     def sorted_parts(self, keys: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint64]]:
-        """``keys`` sorted, as consecutive value ranges (split by top bits and sorted on the threads)."""
+        """``keys`` sorted, as consecutive value ranges (split by top bits into parts of about ``SORT_PART`` keys,
+        sorted on the threads, the deadline checked between rounds)."""
         self.check_deadline()
-        if self.threads == 1 or keys.size < PARALLEL_SORT:
+        parallel = self.threads > 1 and keys.size >= PARALLEL_SORT
+        bits = max((self.threads - 1).bit_length() if parallel else 0, (-(-keys.size // SORT_PART) - 1).bit_length())
+        if bits == 0:
             keys.sort()
             return [keys]
-        parts = [_within(keys, low, high) for low, high in _ranges((self.threads - 1).bit_length())]
+        parts = [_within(keys, low, high) for low, high in _ranges(bits)]
         del keys
-        self.map(np.ndarray.sort, parts)
+        step = self.threads if parallel else 1
+        for start in range(0, len(parts), step):
+            self.check_deadline()
+            self.map(np.ndarray.sort, parts[start : start + step])
         return parts
 
     def pairs_from_keys(self, keys: npt.NDArray[np.uint64], longest_in_group: npt.NDArray[np.bool_]) -> None:
@@ -521,14 +672,18 @@ class _Search:
         self.verify(pair // self.n, pair % self.n)
 
     def result(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Distinct pairs found (each once), as distinct-name ids ``a < b`` and scores."""
+        """Distinct pairs found (each once), as distinct-name ids ``a < b`` sorted by ``(a, b)``, and scores."""
         if not self.found:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
         a = np.concatenate([f[0] for f in self.found])
         b = np.concatenate([f[1] for f in self.found])
         s = np.concatenate([f[2] for f in self.found])
-        _, first = np.unique(a * self.n + b, return_index=True)
-        return a[first], b[first], s[first]
+        self.found = []
+        key = a * self.n + b
+        sort = np.argsort(key)
+        key = key[sort]
+        sort = sort[np.concatenate((key[:1] >= 0, key[1:] != key[:-1]))]
+        return a[sort], b[sort], s[sort]
 
 
 def similar_name_pairs(
@@ -569,13 +724,39 @@ def similar_name_pairs(
     distinct, codes = _distinct(names)
     if not distinct:
         return _empty()
-    a, b, s = distinct_pairs(
-        distinct, min_similarity, deadline=deadline, progress=progress, workers=workers, method=method
-    )
+    if method == "auto" and _is_small(distinct):
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("the pair search did not finish before the deadline")
+        a, b, s = _small_pairs(distinct, min_similarity)
+        if progress is not None:
+            progress(len(distinct), len(distinct))
+    else:
+        a, b, s = distinct_pairs(
+            distinct, min_similarity, deadline=deadline, progress=progress, workers=workers, method=method
+        )
+    if len(distinct) == len(names):
+        # every name non-empty and distinct: the distinct ids are the input indices, pairs already sorted
+        return PairArrays(a, b, np.asarray(s, np.float64))
     if min_similarity < 1.0:
-        n = len(distinct)
-        a, b, s = np.append(a, np.arange(n)), np.append(b, np.arange(n)), np.append(s, np.ones(n))
-    return _expand(codes, a, b, s)
+        repeated = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(distinct)) > 1)
+        a, b, s = np.append(a, repeated), np.append(b, repeated), np.append(s, np.ones(repeated.size))
+    return _expand(codes, a, b, s, deadline)
+
+
+def _is_small(names: list[str]) -> bool:
+    """Few enough pairs (and short enough names, for the deadline) to score them all in one call."""
+    pairs = len(names) * (len(names) - 1) // 2
+    return pairs <= SMALL_PAIRS and pairs * max(map(len, names)) ** 2 <= BLOCK_WORK
+
+
+def _small_pairs(
+    names: list[str], min_similarity: float
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Every pair of a few distinct names scored on the calling thread (one ``cdist`` of the list with itself,
+    which rapidfuzz computes as one triangle), as sorted ``(a, b, score)``."""
+    score = process.cdist(names, names, scorer=DamerauLevenshtein.normalized_similarity, dtype=np.float64, workers=1)
+    a, b = np.nonzero(np.triu(score > min_similarity, 1))
+    return a.astype(np.int64, copy=False), b.astype(np.int64, copy=False), score[a, b]
 
 
 def distinct_pairs(

@@ -184,7 +184,7 @@ def search_shard(
     a, b = ids[a], ids[b]
     if not cross and min_similarity < 1.0:
         a, b, s = np.append(a, ids), np.append(b, ids), np.append(s, np.ones(ids.size))
-    return _expand(codes, a, b, s)
+    return _expand(codes, a, b, s, deadline)
 
 
 def merge_shards(results: Iterable[PairArrays], n: int) -> PairArrays:
