@@ -142,7 +142,7 @@ def test_duplicate_names_pair_with_score_one(
 def test_tiny_chunks_and_passes(
     names: list[str], threshold: float, method: engine.Method, pass_keys: int, workers: int
 ) -> None:
-    # GIVEN memory and work bounds so small that every chunk, pass, batch, block, sort part and expansion step
+    # GIVEN memory and work bounds so small that every chunk, pass, batch, block and expansion step
     # splits, and no small-input shortcut WHEN searched on one or two threads THEN the same result
     assume(feasible(names, method))
     with pytest.MonkeyPatch.context() as patch:
@@ -154,7 +154,6 @@ def test_tiny_chunks_and_passes(
             "BLOCK_WORK": 7,
             "PARALLEL_WORK": 1,
             "PARALLEL_SORT": 1,
-            "SORT_PART": 2,
             "EXPAND_PAIRS": 2,
             "SMALL_PAIRS": 0,
             "SMALL_SCAN": 0,

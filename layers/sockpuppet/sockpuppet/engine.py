@@ -64,7 +64,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from itertools import combinations
+from itertools import combinations, pairwise
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -88,10 +88,9 @@ PARALLEL_WORK = 1 << 18
 """Below this work (character pairs) a rapidfuzz call runs on the calling thread (``workers=1``)."""
 CHUNK_KEYS = 1 << 21
 """Subsequence hashes computed per chunk of names."""
-PASS_KEYS = 1 << 24
-"""Most keys sorted at once (128 MiB); a larger group is split into passes over disjoint hash ranges."""
-SORT_PART = 1 << 22
-"""Sorted key arrays are split by value into parts of about this many keys (the deadline is checked between)."""
+PASS_KEYS = 1 << 25
+"""Most keys sorted at once (256 MiB, about a second of sorting on 2 busy cores: the deadline is checked between
+passes); a larger group is split into passes over disjoint hash ranges."""
 PAIR_BATCH = 1 << 22
 """Candidate pairs collected before they are verified (in slices of at most ``BLOCK_WORK``)."""
 PARALLEL_SORT = 1 << 20
@@ -605,21 +604,18 @@ class _Search:
         return hashes.reshape(-1)
 
     def sorted_parts(self, keys: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint64]]:
-        """``keys`` sorted, as consecutive value ranges (split by top bits into parts of about ``SORT_PART`` keys,
-        sorted on the threads, the deadline checked between rounds)."""
+        """``keys`` sorted in place (partitioned by rank into one range per thread, each range sorted on its thread),
+        as a list of consecutive sorted value ranges."""
         self.check_deadline()
-        parallel = self.threads > 1 and keys.size >= PARALLEL_SORT
-        bits = max((self.threads - 1).bit_length() if parallel else 0, (-(-keys.size // SORT_PART) - 1).bit_length())
-        if bits == 0:
+        if self.threads == 1 or keys.size < PARALLEL_SORT:
             keys.sort()
             return [keys]
-        parts = [_within(keys, low, high) for low, high in _ranges(bits)]
-        del keys
-        step = self.threads if parallel else 1
-        for start in range(0, len(parts), step):
-            self.check_deadline()
-            self.map(np.ndarray.sort, parts[start : start + step])
-        return parts
+        cuts = [keys.size * index // self.threads for index in range(1, self.threads)]
+        keys.partition(cuts)
+        self.check_deadline()
+        ends = [0, *cuts, keys.size]
+        self.map(np.ndarray.sort, [keys[start:end] for start, end in pairwise(ends)])
+        return [keys]
 
     def pairs_from_keys(self, keys: npt.NDArray[np.uint64], longest_in_group: npt.NDArray[np.bool_]) -> None:
         """Candidate pairs of names that share a bucket of sorted keys, then verify them."""
