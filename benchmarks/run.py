@@ -17,14 +17,19 @@ on the digest, or the run fails.
   naive exact baseline), at ``--small-sizes`` and ``--small-thresholds``, interleaved in one child (best of at least
   five runs each, digests compared); the table reports both times and their ratio.
 - ``cli``: ``sockpuppet pairs`` on generated ``posts.tsv``/``accounts.tsv`` (one post with the hashtag per
-  account) at the sizes in ``--cli-sizes``, timed and measured with ``/usr/bin/time -v`` when available (else
-  the child's rusage); pairs counted in the CSV output.
+  account: the engine's names, so the ``engine`` row of the same ``(n, t)`` is the engine alone on the same files)
+  at the sizes in ``--cli-sizes``, timed and measured with ``/usr/bin/time -v`` when available (else the child's
+  rusage); pairs counted in the CSV output; its note gives the ratios to that engine row (time and peak RSS).
+- ``api upload job``: ``scripts/large_payload.py`` (``--upload-posts`` posts, ~145 bytes a row, and
+  ``--upload-accounts`` accounts uploaded through the local stack, result by URL): *seconds* is the pairs request
+  with the result download (the uploads are in the note), *peak RSS* the function process's.
 
 Usage::
 
     python -m benchmarks.run                      # everything (about 10 minutes on 2 cores)
-    python -m benchmarks.run --quick              # 1k/10k/20k at 0.8, no CLI run
-    python -m benchmarks.run --sizes 1000 100000 --thresholds 0.8 --cli-sizes
+    python -m benchmarks.run --scale 0.1          # every size / 10 (1M -> 100k; about 1-2 minutes)
+    python -m benchmarks.run --quick              # 1k/10k/20k at 0.8, no CLI or upload run
+    python -m benchmarks.run --sizes 1000 100000 --thresholds 0.8 --cli-sizes --upload-posts 0
 
 The markdown table goes to stdout and ``benchmarks/results/latest.md``.
 """
@@ -59,6 +64,10 @@ HASHTAG = "#bench"
 BASELINES = ("cdist", "reference", "reference (est.)")
 SMALL_SIZES = (10, 30, 100, 300, 1_000, 2_000)
 SMALL_THRESHOLDS = (0.0, 0.5, 0.8)
+LARGE_PAYLOAD = Path(__file__).resolve().parents[1] / "scripts" / "large_payload.py"
+UPLOAD_POSTS = 350_000
+"""Posts of the upload row: about 50 MB of posts.tsv."""
+UPLOAD_ACCOUNTS = 200_000
 
 
 @dataclass
@@ -269,6 +278,30 @@ def measure_cli(n: int, threshold: float, timeout: float) -> Row:
     return Row("cli", n, threshold, seconds, pairs, peak, note="sockpuppet pairs, TSV in, CSV out, whole process")
 
 
+def measure_upload(posts: int, accounts: int, timeout: float) -> Row:
+    """The upload job through the local stack (``scripts/large_payload.py``): pairs request + result download."""
+    command = [sys.executable, str(LARGE_PAYLOAD), "--posts", str(posts), "--accounts", str(accounts)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return Row("api upload job", accounts, 0.8, None, None, None, note=f"timed out after {timeout:.0f} s")
+    report = json.loads(done.stdout)
+    note = (
+        f"{report['posts_tsv_mib']} MiB posts.tsv ({posts:,} posts) + {accounts:,} accounts uploaded through the "
+        f"local stack (uploads {report['upload_posts_s']:.1f} s + {report['upload_accounts_s']:.1f} s, not "
+        "counted); seconds: the pairs request with the result download by URL; RSS: the function process"
+    )
+    return Row(
+        "api upload job",
+        accounts,
+        0.8,
+        report["job_and_result_s"],
+        report["pair_count"],
+        report["function_peak_rss_mib"],
+        note=note,
+    )
+
+
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -321,13 +354,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cli-threshold", type=float, default=0.8)
     parser.add_argument("--small-sizes", type=int, nargs="*", default=list(SMALL_SIZES), help="small-input rows")
     parser.add_argument("--small-thresholds", type=float, nargs="+", default=list(SMALL_THRESHOLDS))
+    parser.add_argument("--upload-posts", type=int, default=UPLOAD_POSTS, help="posts of the upload row (0: none)")
+    parser.add_argument("--upload-accounts", type=int, default=UPLOAD_ACCOUNTS)
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=float(os.environ.get("BENCH_SCALE", "1")),
+        help="multiply every size by this (default: $BENCH_SCALE or 1; 0.1 runs in about a tenth of the time)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.thresholds, args.cli_sizes = [1_000, 10_000, 20_000], [0.8], []
+        args.sizes, args.thresholds, args.cli_sizes, args.upload_posts = [1_000, 10_000, 20_000], [0.8], [], 0
         args.small_sizes = [10, 100, 1_000]
+    if args.scale != 1:
+
+        def scaled(n: int) -> int:
+            return max(1, round(n * args.scale))
+
+        args.sizes = sorted({scaled(n) for n in args.sizes})
+        args.cli_sizes = [scaled(n) for n in args.cli_sizes]
+        args.upload_posts, args.upload_accounts = scaled(args.upload_posts), scaled(args.upload_accounts)
+        args.cdist_max, args.reference_max = scaled(args.cdist_max), scaled(args.reference_max)
     return args
 
 
@@ -356,14 +406,24 @@ def main(argv: list[str] | None = None) -> int:
                 note = f"extrapolated from n={r.n:,} ({r.seconds:.1f} s) as n^2, not run"
                 rows.append(Row("reference (est.)", n, r.threshold, estimate, None, None, note=note))
     for n in args.cli_sizes:
+        if args.cli_threshold not in args.thresholds or n not in args.sizes:  # the engine alone, same names
+            rows += measure("engine", n, [args.cli_threshold], args.timeout)
         rows.append(measure_cli(n, args.cli_threshold, args.timeout))
         print(f"cli n={n:,} done", file=sys.stderr)
-    check_agreement([r for r in rows if r.method != "cli"])
+    if args.upload_posts:
+        rows.append(measure_upload(args.upload_posts, args.upload_accounts, args.timeout))
+        print("api upload job done", file=sys.stderr)
+    check_agreement([r for r in rows if r.method not in ("cli", "api upload job")])
     for r in rows:
         if r.method == "cli":
             engine = [e for e in rows if e.method == "engine" and (e.n, e.threshold) == (r.n, r.threshold)]
             if engine and r.pairs is not None and engine[0].pairs != r.pairs:
                 raise SystemExit(f"CLI found {r.pairs} pairs, engine {engine[0].pairs} at n={r.n}")
+            if engine and r.seconds and engine[0].seconds and r.peak_rss_mib and engine[0].peak_rss_mib:
+                r.note += (
+                    f"; {r.seconds / engine[0].seconds:.2f}x the engine's time, "
+                    f"{r.peak_rss_mib / engine[0].peak_rss_mib:.2f}x its peak RSS"
+                )
     small = measure_small(args.small_sizes, args.small_thresholds, args.timeout) if args.small_sizes else ""
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
     report = (

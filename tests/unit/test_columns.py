@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 from typing import Any
@@ -91,6 +92,29 @@ def test_tsv_accounts_columns_equal_records(body: str, block: int) -> None:
     # GIVEN arbitrary TSV text after the accounts header WHEN read both ways THEN the same accounts or error
     with mock.patch.object(loaders, "_BLOCK_BYTES", block):
         _assert_same_accounts((ACCOUNTS_HEADER + body).encode())
+
+
+field_text = st.lists(st.sampled_from(["a", "é", "#x", "|", " ", "\t", "\n", '"', "1"]), max_size=8).map("".join)
+post_rows_ = st.lists(
+    st.tuples(field_text, st.sampled_from(["a1", "", '"q"', "b\tc"]), st.sampled_from(["true", "0", "x"]), field_text),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=post_rows_, block=block_sizes, quote_all=st.booleans())
+def test_quoted_tsv_posts_columns_equal_records(rows: list[tuple[str, ...]], block: int, quote_all: bool) -> None:
+    # GIVEN valid TSV written by csv (texts and ids with tabs, newlines and quotes, so quoted fields span lines and
+    # blocks)
+    buffer = io.StringIO()
+    writer = csv.writer(
+        buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL
+    )
+    writer.writerow(["text", "author_id", "is_repost", "hashtags"])
+    writer.writerows(rows)
+    # WHEN read both ways THEN the same fields or the same error
+    with mock.patch.object(loaders, "_BLOCK_BYTES", block):
+        _assert_same_posts(buffer.getvalue().encode())
 
 
 values = st.one_of(

@@ -20,6 +20,7 @@ import csv
 import gzip
 import io
 import os
+import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -342,6 +343,8 @@ _BOM = b"\xef\xbb\xbf"
 _POST_COLUMNS = ("author_id", "is_repost", "hashtags", "created_at")
 _ACCOUNT_COLUMNS = ("id", "screen_name", "created_at")
 _BOOL_WORDS = ((b"true", 1), (b"false", 0))
+_QUOTED = re.compile(rb'(?:[^"]++|"")*+"')
+"""The rest of a quoted field after its opening quote: anything but a lone quote, then the closing quote."""
 
 
 @dataclass(slots=True)
@@ -447,13 +450,13 @@ class _TsvColumns:
                     pending = data
                     continue
                 block, pending = data[: cut + 1], data[cut + 1 :]
-            if b'"' in block or b"\r" in block:
+            if b"\r" in block:  # a carriage return may end a record: csv's rules, from here on
                 yield from self._csv_chunks(block + pending)
                 return
             if self.header is None and block:
                 end = block.find(b"\n")
                 first = block if end < 0 else block[:end]
-                if not first:  # an empty first line: csv's empty header row, read the slow way
+                if not first or b'"' in first:  # an empty or quoted header: read the slow way
                     yield from self._csv_chunks(block + pending)
                     return
                 try:
@@ -463,27 +466,100 @@ class _TsvColumns:
                 self.line = 1
                 block = b"" if end < 0 else block[end + 1 :]
             if block:
-                chunk = self._fast_chunk(block)
+                done = self._fast_chunk(block, eof=eof)
+                if done is None:  # a malformed or unterminated quoted field: csv names the error
+                    yield from self._csv_chunks(block + pending)
+                    return
+                chunk, used = done
                 if chunk is not None:
                     yield chunk
+                pending = block[used:] + pending  # a quoted field running past the block: read on
             if eof:
                 return
 
-    def _fast_chunk(self, block: bytes) -> _TsvChunk | None:
+    def _quoted_spans(
+        self, block: bytes, a: npt.NDArray[np.uint8], eof: bool
+    ) -> tuple[list[int], list[int], int] | None:
+        """Opening and closing quotes of the quoted fields, and where the records read whole end.
+
+        A field is quoted when it starts with ``"`` (after a tab, a newline or at the start); inside, ``""`` is a
+        quote; it ends at the next lone ``"``, which must be followed by a tab, a newline or the end of the input.
+        Returns ``None`` for a quote that closes before anything else (csv reports that line) or that never closes
+        in the input; ``end`` < ``len(block)`` when a quoted field runs past the block (its record starts there).
+        """
+        quotes = np.flatnonzero(a == 34)
+        before = a[np.maximum(quotes - 1, 0)]
+        at_start = (quotes == 0) | (before == 9) | (before == 10)
+        found = _quoted_spans_vectorised(a, quotes, at_start)
+        if found is not None:
+            return found[0], found[1], len(block)
+        candidates = quotes[at_start].tolist()
+        opens: list[int] = []
+        closes: list[int] = []
+        done = 0
+        for start in candidates:
+            if start < done:  # inside the previous quoted field
+                continue
+            match = _QUOTED.match(block, start + 1)
+            if match is None:
+                if eof:
+                    return None
+                # the unterminated field's record starts after the last newline outside the quoted fields before it
+                gap_starts, gap_ends = [0, *(close + 1 for close in closes)], [*opens, start]
+                for low, high in zip(reversed(gap_starts), reversed(gap_ends), strict=True):
+                    newline = block.rfind(b"\n", low, high)
+                    if newline >= 0:
+                        return opens, closes, newline + 1
+                return opens, closes, 0
+            close = match.end() - 1
+            if close + 1 < len(block) and block[close + 1] not in (9, 10):
+                return None
+            opens.append(start)
+            closes.append(close)
+            done = close + 1
+        return opens, closes, len(block)
+
+    def _fast_chunk(self, block: bytes, *, eof: bool) -> tuple[_TsvChunk | None, int] | None:
+        """The records of ``block`` (which starts a record) read with numpy; and how many bytes they took.
+
+        Returns ``None`` when the block needs csv's rules to report an error (a malformed or unterminated quoted
+        field).
+        """
         kind = self.kind
         assert self.header is not None
         width = len(self.header)
         a = np.frombuffer(block, dtype=np.uint8)
-        newlines = np.flatnonzero(a == 10)
-        ends = newlines if block.endswith(b"\n") else np.append(newlines, a.size)
+        opens: list[int] = []
+        closes: list[int] = []
+        if b'"' in block:
+            spans = self._quoted_spans(block, a, eof)
+            if spans is None:
+                return None
+            opens, closes, used = spans
+            if used < len(block):
+                if not used:
+                    return None, 0
+                done = self._fast_chunk(block[:used], eof=False)
+                return None if done is None else (done[0], used)
+        all_newlines = np.flatnonzero(a == 10)
+        newlines, tabs = all_newlines, np.flatnonzero(a == 9)
+        if opens:
+            open_at, close_at = np.asarray(opens, dtype=np.int64), np.asarray(closes, dtype=np.int64)
+
+            def outside(positions: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+                span = np.searchsorted(open_at, positions) - 1  # the last quoted field opened before
+                return positions[(span < 0) | (positions > close_at[np.maximum(span, 0)])]
+
+            newlines, tabs = outside(newlines), outside(tabs)
+        ends = newlines if newlines.size and newlines[-1] == a.size - 1 else np.append(newlines, a.size)
         starts = np.empty_like(ends)
         starts[:1] = 0
         starts[1:] = ends[:-1] + 1
         first_line = self.line + 1
-        self.line += ends.size
+        self.line += all_newlines.size
+        lines = first_line + np.searchsorted(all_newlines, ends)  # csv's line_num: a record's last physical line
         rows = np.flatnonzero(ends > starts)  # csv skips empty lines
-        row_starts, row_ends = starts[rows], ends[rows]
-        tabs = np.flatnonzero(a == 9)
+        row_starts, row_ends, lines = starts[rows], ends[rows], lines[rows]
         failures: list[tuple[int, InputError]] = []  # on one line: unreadable, then malformed, then over the limit
         try:
             block.decode("utf-8")  # the whole block is checked, wanted columns or not
@@ -499,27 +575,40 @@ class _TsvColumns:
             counts = np.searchsorted(tabs, row_ends[:stop]) - np.searchsorted(tabs, row_starts[:stop])
             bad = np.flatnonzero(counts != width - 1)
             if bad.size:
-                line = first_line + int(rows[bad[0]])
+                line = int(lines[bad[0]])
                 failures.append((line, _width_error(kind, line, width, int(counts[bad[0]]) + 1)))
         if over is not None:
-            line = first_line + int(rows[over])
+            line = int(lines[over])
             failures.append((line, RecordLimitExceeded(kind, self.limit, (kind, "line", line))))
         if failures:
             raise min(failures, key=lambda failure: failure[0])[1]
         assert fields is not None
         self.count += rows.size
         if not rows.size:
-            return None
+            return None, len(block)
 
         def bounds(j: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
             return (row_starts if j == 0 else fields[:, j - 1] + 1), (fields[:, j] if j < width - 1 else row_ends)
+
+        def strings(begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[Any]:
+            if not opens:
+                return _gather_strings(a, begin, end)
+            quoted = np.flatnonzero((end > begin) & (a[np.minimum(begin, a.size - 1)] == 34))
+            if not quoted.size:
+                return _gather_strings(a, begin, end)
+            plain_end = end.copy()
+            plain_end[quoted] = begin[quoted]
+            values = _gather_strings(a, begin, plain_end)
+            for row, first, last in zip(quoted.tolist(), begin[quoted].tolist(), end[quoted].tolist(), strict=True):
+                values[row] = block[first + 1 : last - 1].decode("utf-8").replace('""', '"') or None
+            return values
 
         columns: dict[str, list[str | None]] = {}
         repost = repost_raw = None
         for name, j in self.index.items():
             begin, end = bounds(j)
             if name != "is_repost":
-                columns[name] = _gather_strings(a, begin, end)
+                columns[name] = strings(begin, end)
                 continue
             length = end - begin
             repost = np.full(rows.size, -1, dtype=np.int8)
@@ -533,8 +622,8 @@ class _TsvColumns:
                     got = a[begin[sel, None] + np.arange(len(word))] | 0x20  # ASCII letters to lower case
                     repost[sel[(got == np.frombuffer(word, dtype=np.uint8)).all(axis=1)]] = value
             other = np.flatnonzero(repost < 0)
-            repost_raw = _gather_strings(a, begin[other], end[other])
-        return _TsvChunk(first_line + rows, columns, repost, repost_raw)
+            repost_raw = strings(begin[other], end[other])
+        return _TsvChunk(lines, columns, repost, repost_raw), len(block)
 
     def _csv_chunks(self, head: bytes) -> Iterator[_TsvChunk]:
         kind = self.kind
@@ -578,6 +667,41 @@ class _TsvColumns:
     def _rows_chunk(self, lines: list[int], rows: list[list[str]]) -> _TsvChunk:
         columns = {name: [row[j] or None for row in rows] for name, j in self.index.items()}
         return _TsvChunk(np.array(lines, dtype=np.int64), columns)
+
+
+def _quoted_spans_vectorised(
+    a: npt.NDArray[np.uint8], quotes: npt.NDArray[np.int64], at_start: npt.NDArray[np.bool_]
+) -> tuple[list[int], list[int]] | None:
+    """Quoted fields found without a loop, when every quote at a field start opens one (the usual case).
+
+    Quotes come in runs; after an opening quote, the rest of its run and then every following run pair up as ``""``
+    until a run of odd length, whose last quote closes the field. ``None`` (read them one by one) when a field start
+    lies inside another quoted field, a field never closes, or a closing quote is followed by anything but a tab or
+    a newline.
+    """
+    if not at_start.any():
+        return [], []
+    breaks = np.flatnonzero(np.diff(quotes) != 1) + 1
+    run_starts = np.concatenate(([0], breaks))
+    run_ends = np.concatenate((breaks, [quotes.size])) - 1  # index (into quotes) of each run's last quote
+    odd_runs = np.flatnonzero((run_ends - run_starts + 1) % 2 == 1)
+    opens = quotes[at_start]
+    run_of_open = np.searchsorted(run_starts, np.flatnonzero(at_start), side="right") - 1
+    rest_odd = (run_ends[run_of_open] - run_starts[run_of_open]) % 2 == 1  # quotes after the opener: odd count
+    later = np.searchsorted(odd_runs, run_of_open, side="right")
+    if later[~rest_odd].size and (later[~rest_odd] >= odd_runs.size).any():
+        return None
+    next_odd = odd_runs[np.minimum(later, odd_runs.size - 1)] if odd_runs.size else run_of_open
+    close_run = np.where(rest_odd, run_of_open, next_odd)
+    closes = quotes[run_ends[close_run]]
+    if (opens[1:] <= closes[:-1]).any():
+        return None
+    after = closes + 1
+    if after[-1] == a.size:
+        after = after[:-1]
+    if not np.isin(a[after], (9, 10)).all():
+        return None
+    return opens.tolist(), closes.tolist()
 
 
 def _row_tabs(
