@@ -15,6 +15,7 @@ __all__ = [
     "MAX_DETAILS",
     "ApiError",
     "BadRequest",
+    "Conflict",
     "Forbidden",
     "GatewayTimeout",
     "MethodNotAllowed",
@@ -74,6 +75,10 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     status = HTTPStatus.NOT_FOUND
+
+
+class Conflict(ApiError):
+    status = HTTPStatus.CONFLICT
 
 
 class MethodNotAllowed(ApiError):
