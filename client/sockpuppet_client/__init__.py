@@ -9,5 +9,6 @@
 from sockpuppet_client.auth import SigV4Auth
 from sockpuppet_client.client import Client, UploadId
 from sockpuppet_client.errors import SockpuppetError
+from sockpuppet_client.jobs import Job, JobCancelled, JobFailed, SyncTimeout
 
-__all__ = ["Client", "SigV4Auth", "SockpuppetError", "UploadId"]
+__all__ = ["Client", "Job", "JobCancelled", "JobFailed", "SigV4Auth", "SockpuppetError", "SyncTimeout", "UploadId"]

@@ -8,11 +8,14 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Literal, Self
+from urllib.parse import urlencode
 
 import orjson
 import requests
@@ -21,6 +24,7 @@ from requests.auth import AuthBase
 from sockpuppet.loaders import read_accounts, read_posts
 from sockpuppet_client.auth import CredentialsLike, SigV4Auth, region_from_url
 from sockpuppet_client.errors import SockpuppetError
+from sockpuppet_client.jobs import Job, SyncTimeout
 from sockpuppet_client.payloads import EncodedRecords, FilePayload, MultipartBody, encode_records, inline_body
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_INLINE_DECODED_BYTES", "Client", "RecordsSource", "UploadId", "retry_delay"]
@@ -43,6 +47,9 @@ DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)
 MAX_INLINE_DECODED_BYTES = 45_000_000
 """Largest uncompressed inline body sent (the service's ``MAX_DECODED_BODY_BYTES`` is 50 MB by default)."""
 RETRY_STATUSES = frozenset({429, 503})
+_SUBMIT_RETRY = RETRY_STATUSES | {409}
+"""``POST /v1/jobs`` also retries 409 ``idempotency_key_in_progress`` (the same key is still being accepted)."""
+_GZIP_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 MAX_RETRY_DELAY = 30.0
 _REQUEST_ID_HEADERS = ("x-request-id", "apigw-requestid", "x-amzn-requestid", "x-amz-request-id")
 _XML_TAG = {name: re.compile(rf"<{name}>([^<]*)</{name}>") for name in ("Code", "Message", "RequestId")}
@@ -243,6 +250,8 @@ class Client:
         hashtag_match: Literal["exact", "case_insensitive"] = "exact",
         max_pairs: int | None = None,
         result_delivery: Literal["auto", "inline", "url"] = "auto",
+        on_timeout: Literal["raise", "job"] = "raise",
+        progress: bool | None = None,
     ) -> dict[str, Any]:
         """Run the job remotely (``POST /v1/similar-account-pairs``).
 
@@ -269,6 +278,12 @@ class Client:
             Keep at most this many pairs (``truncated`` says whether some were dropped); default: the service's.
         result_delivery
             ``"auto"``, ``"inline"`` or ``"url"``; the result is fetched from the URL either way.
+        on_timeout
+            When the synchronous route answers 504 (the work does not fit its time limit): ``"raise"`` raises
+            :class:`~sockpuppet_client.jobs.SyncTimeout`, whose ``submit_job()`` runs the same request as a job;
+            ``"job"`` does that at once and waits for the job's result (same document).
+        progress
+            With ``on_timeout="job"``: draw the job's progress bar (default: on a terminal), see :meth:`Job.wait`.
 
         Returns
         -------
@@ -280,20 +295,99 @@ class Client:
         ------
         SockpuppetError
             On a non-2xx answer of the API or of S3 (422 for invalid input, with ``details``; 429 / 503 after
-            ``max_retries`` retries).
+            ``max_retries`` retries); :class:`~sockpuppet_client.jobs.SyncTimeout` for a 504.
+        sockpuppet_client.jobs.JobFailed
+            With ``on_timeout="job"``, when the job fails.
         sockpuppet.InputError
             If a small input file cannot be read (found locally, before any request).
         ValueError
             For a file with an unknown extension, or larger than the service's upload limit.
         """
-        params: dict[str, Any] = {
-            "hashtag": hashtag,
-            "min_similarity": min_similarity,
-            "hashtag_match": hashtag_match,
-            "result_delivery": result_delivery,
-        }
-        if max_pairs is not None:
-            params["max_pairs"] = max_pairs
+        params = _params(hashtag, min_similarity, hashtag_match, max_pairs, result_delivery)
+        body = self._request_body(params, posts=posts, accounts=accounts)
+        try:
+            response = self._checked("POST", f"{self.base_url}/v1/similar-account-pairs", data=body, headers=_GZIP_JSON)
+        except SockpuppetError as exc:
+            if exc.status != HTTPStatus.GATEWAY_TIMEOUT:
+                raise
+            timeout = SyncTimeout(exc, self, body)
+            if on_timeout == "job":
+                return timeout.submit_job().result(progress=progress)
+            raise timeout from None
+        result = self._json(response)
+        if result.get("similar_account_pairs") is None and result.get("result_url"):
+            result["similar_account_pairs"] = self.fetch_result(result["result_url"])["similar_account_pairs"]
+        return result
+
+    def submit_job(
+        self,
+        *,
+        posts: RecordsSource,
+        accounts: RecordsSource,
+        hashtag: str,
+        min_similarity: float = 0.8,
+        hashtag_match: Literal["exact", "case_insensitive"] = "exact",
+        max_pairs: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Run the job asynchronously (``POST /v1/jobs``), with no size or time limit of the synchronous route.
+
+        The inputs are sent exactly as :meth:`similar_account_pairs` sends them (inline, or uploaded first), and
+        validated the same way before the job is accepted.
+
+        Parameters
+        ----------
+        posts, accounts, hashtag, min_similarity, hashtag_match, max_pairs
+            As for :meth:`similar_account_pairs`.
+        idempotency_key
+            Sent as ``Idempotency-Key``: submitting again with the same key within 24 h returns the same job.
+            Default: a fresh random key, so that the client's own retries (429 / 503) never start a second job.
+
+        Returns
+        -------
+        Job
+            The queued job: :meth:`Job.status`, :meth:`Job.wait`, :meth:`Job.result`, :meth:`Job.cancel`.
+
+        Raises
+        ------
+        SockpuppetError
+            On a non-2xx answer (422 for invalid input, 404 for an unknown upload, exactly as the synchronous route).
+        """
+        params = _params(hashtag, min_similarity, hashtag_match, max_pairs, None)
+        return self._submit_body(
+            self._request_body(params, posts=posts, accounts=accounts), idempotency_key=idempotency_key
+        )
+
+    def job(self, job_id: str) -> Job:
+        """The :class:`Job` ``job_id`` of this caller (nothing is requested until it is read)."""
+        return Job(self, job_id)
+
+    def jobs(self, *, page_size: int = 20) -> Iterator[dict[str, Any]]:
+        """The caller's jobs, newest first (``GET /v1/jobs``, following ``next_token`` page by page).
+
+        Yields
+        ------
+        dict
+            ``{"job_id", "status", "created_at", "updated_at", "status_url"}``.
+        """
+        token: str | None = None
+        while True:
+            query = {"limit": page_size} | ({"next_token": token} if token else {})
+            page = self._json(self._checked("GET", f"{self.base_url}/v1/jobs?{urlencode(query)}"))
+            yield from page["jobs"]
+            token = page.get("next_token")
+            if not token:
+                return
+
+    def _submit_body(self, body: bytes, *, idempotency_key: str | None = None) -> Job:
+        headers = {**_GZIP_JSON, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        created = self._json(
+            self._checked("POST", f"{self.base_url}/v1/jobs", data=body, headers=headers, retry_on=_SUBMIT_RETRY)
+        )
+        return Job(self, created["job_id"])
+
+    def _request_body(self, params: dict[str, Any], *, posts: RecordsSource, accounts: RecordsSource) -> bytes:
+        """The gzip JSON body of a job: ``params`` plus each input inline or as an upload id (uploaded here)."""
         with ExitStack() as cleanup:
             files: dict[str, FilePayload] = {}
             inline: dict[str, EncodedRecords] = {}
@@ -308,17 +402,7 @@ class Client:
                     inline[kind] = payload
                     if isinstance(source, (str, os.PathLike)):
                         files[kind] = FilePayload.of(source)  # uploaded as it is if it must leave the body
-            body = self._fit_inline(params, inline, files)
-            response = self._checked(
-                "POST",
-                f"{self.base_url}/v1/similar-account-pairs",
-                data=body,
-                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-            )
-        result = self._json(response)
-        if result.get("similar_account_pairs") is None and result.get("result_url"):
-            result["similar_account_pairs"] = self.fetch_result(result["result_url"])["similar_account_pairs"]
-        return result
+            return self._fit_inline(params, inline, files)
 
     def _fit_inline(
         self, params: dict[str, Any], inline: dict[str, EncodedRecords], files: Mapping[str, FilePayload]
@@ -428,15 +512,16 @@ class Client:
         data: bytes | MultipartBody | None = None,
         headers: Mapping[str, str] | None = None,
         auth: AuthBase | None = None,
+        retry_on: frozenset[int] = RETRY_STATUSES,
     ) -> requests.Response:
-        """Send with retries on 429 / 503; raise :class:`SockpuppetError` on any other non-2xx answer."""
+        """Send with retries on ``retry_on`` (429 / 503); raise :class:`SockpuppetError` on any other non-2xx answer."""
         for attempt in range(self.max_retries + 1):
             if isinstance(data, MultipartBody):
                 data.rewind()
             response = self.session.request(
                 method, url, data=data, headers=headers, auth=auth or self.auth, timeout=self.timeout
             )
-            if response.status_code not in RETRY_STATUSES or attempt == self.max_retries:
+            if response.status_code not in retry_on or attempt == self.max_retries:
                 break
             delay = retry_delay(response.headers.get("Retry-After"), attempt, backoff=self.retry_backoff)
             response.close()
@@ -448,3 +533,14 @@ class Client:
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
         return orjson.loads(response.content)
+
+
+def _params(
+    hashtag: str, min_similarity: float, hashtag_match: str, max_pairs: int | None, result_delivery: str | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"hashtag": hashtag, "min_similarity": min_similarity, "hashtag_match": hashtag_match}
+    if result_delivery is not None:
+        params["result_delivery"] = result_delivery
+    if max_pairs is not None:
+        params["max_pairs"] = max_pairs
+    return params
