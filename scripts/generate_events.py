@@ -31,6 +31,8 @@ USER_ARN = "arn:aws:iam::123456789012:user/alice"
 POSTS_UPLOAD_ID = "sample-posts-upload-0000000000001"
 ACCOUNTS_UPLOAD_ID = "sample-accounts-upload-000000000001"
 MISSING_UPLOAD_ID = "no-such-upload-000000000000000000001"
+SAMPLE_JOB_ID = "01kdvsvw00sampqejbeventsxyz000000001"  # the form of a job id (36 of [0-9a-z]); tests put real ids
+IDEMPOTENCY_KEY = "sample-job-2026-01-01-0001"
 EPOCH_MS = 1767225600000  # 2026-01-01T00:00:00Z
 N_ACCOUNTS = 30
 N_POSTS = 50
@@ -258,6 +260,19 @@ def build() -> dict[str, dict[str, Any]]:
             headers=json_headers,
             request_id="req-unknown-upload",
         ),
+        "post_job_inline": event(
+            "POST", "/v1/jobs", body=_json(job), headers=json_headers, request_id="req-post-job-inline"
+        ),
+        "post_job_uploads": event(
+            "POST",
+            "/v1/jobs",
+            body=_json(uploads),
+            headers={**json_headers, "idempotency-key": IDEMPOTENCY_KEY},
+            request_id="req-post-job-uploads",
+        ),
+        "get_job": event("GET", f"/v1/jobs/{SAMPLE_JOB_ID}", request_id="req-get-job"),
+        "list_jobs": event("GET", "/v1/jobs", query={"limit": "2"}, request_id="req-list-jobs"),
+        "cancel_job": event("DELETE", f"/v1/jobs/{SAMPLE_JOB_ID}", request_id="req-cancel-job"),
         "error_unknown_route": event("GET", "/v1/nothing-here", request_id="req-unknown-route"),
         "error_method_not_allowed": event("DELETE", "/v1/uploads", request_id="req-method"),
         "error_missing_identity": event(
