@@ -20,10 +20,19 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/sockpuppet-test-jobs"
 DEFINITION = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}
 
 
-def create_jobs_backend(*, bucket: bool = True) -> dict[str, Any]:
-    """Create the bucket (unless ``bucket=False``), the table and the state machine; return their names."""
+def create_jobs_backend(*, bucket: bool = True, table: bool = True) -> dict[str, Any]:
+    """Create the bucket, the table and the state machine (``bucket`` / ``table`` False: not those); their names."""
     if bucket:
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+    if table:
+        _create_table()
+    arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name=STATE_MACHINE, definition=json.dumps(DEFINITION), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    return {"bucket": BUCKET, "table": TABLE, "state_machine_arn": arn}
+
+
+def _create_table() -> None:
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     dynamodb.create_table(
         TableName=TABLE,
@@ -37,7 +46,3 @@ def create_jobs_backend(*, bucket: bool = True) -> dict[str, Any]:
     dynamodb.update_time_to_live(
         TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
     )
-    arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-        name=STATE_MACHINE, definition=json.dumps(DEFINITION), roleArn=ROLE_ARN
-    )["stateMachineArn"]
-    return {"bucket": BUCKET, "table": TABLE, "state_machine_arn": arn}
