@@ -21,6 +21,8 @@ import pytest
 import requests
 from moto import mock_aws
 
+from tests.api.jobs_backend import create_jobs_backend
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 TEST_ENV = {
@@ -35,6 +37,9 @@ TEST_ENV = {
     "MAX_SCREEN_NAME_LENGTH": "64",
     "MAX_PAIRS": "5000",
     "DEADLINE_MARGIN_MS": "2000",
+    "JOBS_TABLE": "sockpuppet-test-jobs",
+    "JOBS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:sockpuppet-test-jobs",
+    "JOB_TTL_DAYS": "7",
     "POWERTOOLS_SERVICE_NAME": "sockpuppet",
     "POWERTOOLS_METRICS_NAMESPACE": "SockpuppetTest",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -89,9 +94,11 @@ def api(api_env: dict[str, str]) -> ModuleType:
 
 @pytest.fixture
 def s3(api: ModuleType) -> Iterator[Any]:
-    """The app's own S3 client, backed by a fresh moto S3 with the payload bucket."""
+    """The app's own S3 client, backed by a fresh moto (S3 with the payload bucket; the jobs table and state
+    machine in the same moto, so that every route, the job routes included, has its AWS side)."""
     with mock_aws():
         api.store.s3.create_bucket(Bucket=TEST_ENV["PAYLOAD_BUCKET"])
+        create_jobs_backend(bucket=False)
         yield api.store.s3
 
 

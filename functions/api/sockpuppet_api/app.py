@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from sockpuppet import DeadlineExceeded, InputError
-from sockpuppet_api import openapi, service
+from sockpuppet_api import job_routes, openapi, service
 from sockpuppet_api.body import BodyLimits, JsonBodyResolver
 from sockpuppet_api.config import settings
 from sockpuppet_api.errors import (
@@ -60,7 +60,15 @@ HEALTH_PATH = "/health"
 OPENAPI_PATH = "/openapi.json"
 PAIRS_PATH = "/v1/similar-account-pairs"
 UPLOADS_PATH = "/v1/uploads"
-ALLOWED_METHODS = {HEALTH_PATH: "GET", OPENAPI_PATH: "GET", PAIRS_PATH: "GET, POST", UPLOADS_PATH: "POST"}
+ALLOWED_METHODS = {
+    HEALTH_PATH: "GET",
+    OPENAPI_PATH: "GET",
+    PAIRS_PATH: "GET, POST",
+    UPLOADS_PATH: "POST",
+    job_routes.JOBS_PATH: "GET, POST",
+    job_routes.JOB_OPENAPI_PATH: "GET, DELETE",
+}
+"""Methods of each path (OpenAPI form), for the 405 answers' ``Allow``."""
 REQUEST_ID_HEADER = "X-Request-Id"
 MIN_COMPRESSED_BYTES = 1024
 """Smaller pairs documents are sent as they are: gzip and base64 would make them no smaller."""
@@ -240,6 +248,9 @@ def create_upload(request: Annotated[UploadRequest, Body()]):
     return _respond(HTTPStatus.CREATED, service.create_upload(request, owner=_owner()))
 
 
+app.include_router(job_routes.router)  # /v1/jobs: sockpuppet_api.job_routes
+
+
 @cache
 def openapi_json() -> bytes:
     """The OpenAPI document of the routes above (built on first use, once per execution environment)."""
@@ -251,7 +262,8 @@ def openapi_json() -> bytes:
 
 @app.not_found
 def route_not_found(_: NotFoundError) -> Response:
-    allowed = ALLOWED_METHODS.get(app.current_event.path)
+    path = app.current_event.path
+    allowed = ALLOWED_METHODS.get(job_routes.JOB_OPENAPI_PATH if job_routes.JOB_PATH_PATTERN.match(path) else path)
     if allowed is not None:
         method = app.current_event.http_method
         return _error(

@@ -32,6 +32,9 @@ class Settings:
     max_screen_name_length: int
     max_pairs: int
     deadline_margin_ms: int
+    jobs_table: str
+    jobs_state_machine_arn: str
+    job_ttl_days: int
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

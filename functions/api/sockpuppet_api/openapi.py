@@ -70,7 +70,9 @@ def _schema_refs(node: Any) -> set[str]:
 def _as_served(generated: dict[str, Any]) -> dict[str, Any]:
     """What Powertools generates, corrected where it cannot say what the function does.
 
-    * Powertools gives every route a 422 when validation is on; the routes without parameters never answer it.
+    * Powertools gives every route with validation on a 422 of its own ``HTTPValidationError`` model. Routes that
+      can answer 422 declare theirs (the contract's ``ErrorResponse``), which wins; on the others (no input, or
+      only a path parameter any string satisfies, such as ``job_id``) Powertools' 422 is never answered: dropped.
     * Query parameters carrying JSON are ``content: application/json`` parameters with the records' schema
       (Powertools can only declare them as plain strings).
     * Component schemas no longer referenced (Powertools' own validation-error models) are dropped.
@@ -78,8 +80,8 @@ def _as_served(generated: dict[str, Any]) -> dict[str, Any]:
     for item in generated["paths"].values():
         for operation in item.values():
             parameters = operation.get("parameters", [])
-            if not parameters and "requestBody" not in operation:
-                operation["responses"].pop("422", None)
+            if "HTTPValidationError" in orjson.dumps(operation["responses"].get("422", {})).decode():
+                operation["responses"].pop("422")
             for index, parameter in enumerate(parameters):
                 if parameter["in"] == "query" and parameter["name"] in INLINE_QUERY_JSON:
                     parameters[index] = {

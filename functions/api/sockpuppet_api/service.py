@@ -33,6 +33,8 @@ from sockpuppet import (
     SimilarAccountsResult,
     find_similar_accounts,
 )
+from sockpuppet.job import match_accounts
+from sockpuppet.records import account_rows, post_rows
 from sockpuppet_api.config import settings
 from sockpuppet_api.errors import Forbidden, PayloadTooLarge
 from sockpuppet_api.models import PairsRequest, UploadRequest
@@ -235,7 +237,9 @@ def job_request(
 ) -> dict[str, Any]:
     """The request of an asynchronous job: the validated body with each upload id resolved to its S3 key.
 
-    The uploads are checked (existence, owner, kind) but not read; inline records stay inline. The document is
+    The uploads are checked (existence, owner, kind) but not read; inline records are validated by the library
+    as the synchronous route validates them before its search (records, conflicting duplicate account ids), so a
+    job answers the same 4xx, and stay inline. The document is
     what a job stores as ``request.json``: ``posts`` / ``accounts`` or ``posts_upload_key`` /
     ``accounts_upload_key``, plus the job parameters (``hashtag``, ``min_similarity``, ``hashtag_match``,
     ``max_pairs`` with ``MAX_PAIRS`` filled in, ``result_delivery``).
@@ -245,7 +249,7 @@ def job_request(
     UploadNotFound
         Unknown, foreign or expired upload (``loc`` where the caller named it).
     sockpuppet.InputError
-        An upload made for the other kind, or inline records over the API's limits.
+        An upload made for the other kind, invalid inline records or inline records over the API's limits.
     StorageUnavailable
         S3 throttling or unreachable.
     sockpuppet.DeadlineExceeded
@@ -265,7 +269,28 @@ def job_request(
             raise UploadNotFound(exc.upload_id, loc=where) from None
         except InputError as exc:
             raise InputError(exc.message, _relocate(exc.details, source, {kind: where})) from None
+    _check_inline(request, source)
     return document
+
+
+def _check_inline(request: PairsRequest, source: str) -> None:
+    """The library's checks of inline records, located as the caller sent them (the sync route's 422s)."""
+    try:
+        if request.posts is not None and request.accounts is not None:
+            match_accounts(
+                request.posts,
+                request.accounts,
+                hashtag=request.hashtag,
+                min_similarity=request.min_similarity,
+                hashtag_match=request.hashtag_match,
+            )
+        elif request.posts is not None:
+            post_rows(request.posts)
+        elif request.accounts is not None:
+            account_rows(request.accounts)
+    except InputError as exc:
+        prefixes: dict[str, Loc] = {kind: [source, kind] for kind in KINDS}
+        raise InputError(exc.message, _relocate(exc.details, source, prefixes)) from None
 
 
 # --- the job ---------------------------------------------------------------------------------------------------
