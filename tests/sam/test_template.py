@@ -327,6 +327,7 @@ def test_function_policies_only_reach_the_payload_prefixes(resources: dict[str, 
         "dynamodb:PutItem",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
         "dynamodb:Query",
         "states:StartExecution",
         "states:StopExecution",
@@ -335,7 +336,13 @@ def test_function_policies_only_reach_the_payload_prefixes(resources: dict[str, 
     assert sorted(map(str, by_action["s3:GetObject"])) == sorted(map(str, prefixes))
     assert by_action["s3:ListBucket"] == [{"Fn::GetAtt": [bucket_name, "Arn"]}]
     # AND job records only in the job table, executions only of the job state machine
-    for action in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"):
+    for action in (
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    ):
         assert by_action[action] == [{"Fn::GetAtt": ["JobsTable", "Arn"]}]
     assert by_action["states:StartExecution"] == [{"Ref": "JobsStateMachine"}]
     [stop] = by_action["states:StopExecution"]
