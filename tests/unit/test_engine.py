@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -221,3 +223,36 @@ def test_deadline_and_progress() -> None:
 def test_unknown_method_is_rejected() -> None:
     with pytest.raises(ValueError, match="method"):
         similar_name_pairs(["a", "b"], 0.5, method="fast")  # type: ignore[arg-type]
+
+
+OVERSHOOT = 1.5
+"""Generous bound on the time past the deadline before DeadlineExceeded (the blocks are ~0.1-0.2 s of work on one
+quiet core; the margin is for a busy shared machine). A bound on the granularity, not a benchmark."""
+
+
+def _random_names(count: int, alphabet: str, low: int, high: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choices(alphabet, k=rng.randint(low, high))) for _ in range(count)]
+
+
+WORST_CASES: dict[str, Callable[[], tuple[list[str], float, engine.Method]]] = {
+    "2500 names of 256 characters at t=0, every pair": lambda: (
+        _random_names(2500, "abcd", 256, 256),
+        0.0,
+        "auto",
+    ),
+    "2500 names of 256 characters at t=0.5": lambda: (_random_names(2500, "abcd", 256, 256, 1), 0.5, "auto"),
+    "crowded buckets through the filter": lambda: (_random_names(200_000, "ab", 8, 12), 0.6, "filter"),
+    "crowded short names, automatic choice": lambda: (_random_names(300_000, "abc", 6, 14), 0.5, "auto"),
+    "a large result from repeated names (8M pairs)": lambda: (["same"] * 3500 + ["samf"] * 1500, 0.5, "auto"),
+}
+
+
+@pytest.mark.parametrize("case", WORST_CASES, ids=list(WORST_CASES))
+def test_deadline_is_kept_on_worst_cases(case: str) -> None:
+    # GIVEN an input that takes far longer than the deadline WHEN searched THEN DeadlineExceeded soon after it
+    names, threshold, method = WORST_CASES[case]()
+    deadline = time.monotonic() + 0.3
+    with pytest.raises(DeadlineExceeded):
+        similar_name_pairs(names, threshold, deadline=deadline, method=method)
+    assert time.monotonic() - deadline < OVERSHOOT

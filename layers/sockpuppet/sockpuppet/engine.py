@@ -91,11 +91,11 @@ CHUNK_KEYS = 1 << 21
 PASS_KEYS = 1 << 25
 """Most keys sorted at once (256 MiB, about a second of sorting on 2 busy cores: the deadline is checked between
 passes); a larger group is split into passes over disjoint hash ranges."""
-PAIR_BATCH = 1 << 22
+PAIR_BATCH = 1 << 20
 """Candidate pairs collected before they are verified (in slices of at most ``BLOCK_WORK``)."""
 PARALLEL_SORT = 1 << 20
 """Key arrays at least this long are split by value and sorted on several threads."""
-EXPAND_PAIRS = 1 << 22
+EXPAND_PAIRS = 1 << 20
 """Output pairs expanded per step (the deadline is checked between steps)."""
 SMALL_PAIRS = 1 << 13
 """Up to this many pairs of distinct names (and ``BLOCK_WORK``), all of them are scored at once on the calling
@@ -201,41 +201,57 @@ def _expand(
 ) -> PairArrays:
     """Turn pairs of distinct names (plus self-pairs ``a == b``) into sorted pairs of input indices.
 
-    Works in steps of about ``EXPAND_PAIRS`` output pairs, checking ``deadline`` before each.
+    Output pairs are generated in steps of ``EXPAND_PAIRS`` (a name shared by many accounts is split across
+    steps too), sorted as one ``int64`` key, then scored by looking their names' pair up, ``deadline`` checked
+    between steps.
     """
+
+    def check() -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("building the pairs did not finish before the deadline")
+
     valid = np.flatnonzero(codes >= 0)
     order = valid[np.argsort(codes[valid], kind="stable")]
     starts = np.searchsorted(codes[order], np.arange(int(codes.max(initial=-1)) + 1))
     counts = np.diff(np.append(starts, order.size))
     reps = counts[a] * counts[b]
-    key = a * max(1, counts.size) + b
+    distinct = max(1, counts.size)
+    key = a * distinct + b
     if np.all(reps == 1) and np.all(a < b) and np.all(key[1:] > key[:-1]):
         # every name once, pairs sorted: distinct ids number names in first-seen order, so the input indices keep
         # both the orientation and the order
         return PairArrays(order[starts[a]], order[starts[b]], np.asarray(s, np.float64))
-    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
-    for begin, end in _slices(reps, EXPAND_PAIRS):
-        if deadline is not None and time.monotonic() > deadline:
-            raise DeadlineExceeded("building the pairs did not finish before the deadline")
-        pa, pb, ps, preps = a[begin:end], b[begin:end], s[begin:end], reps[begin:end]
-        total = int(preps.sum())
-        pair_of = np.repeat(np.arange(pa.size), preps)
-        offset = np.arange(total) - np.repeat(np.cumsum(preps) - preps, preps)
-        cb = counts[pb][pair_of]
-        left = order[starts[pa][pair_of] + offset // cb]
-        right = order[starts[pb][pair_of] + offset % cb]
-        first, second = np.minimum(left, right), np.maximum(left, right)
-        keep = first != second
-        if np.any(pa == pb):
-            keep &= ~((pa[pair_of] == pb[pair_of]) & (left > right))
-        parts.append((first[keep], second[keep], np.asarray(ps, np.float64)[pair_of][keep]))
-    if not parts:
+    n = np.int64(max(1, codes.size))
+    ends = np.cumsum(reps)
+    total = int(ends[-1]) if ends.size else 0
+    keys: list[npt.NDArray[np.int64]] = []
+    for begin in range(0, total, EXPAND_PAIRS):
+        check()
+        position = np.arange(begin, min(total, begin + EXPAND_PAIRS), dtype=np.int64)
+        pair_of = np.searchsorted(ends, position, side="right")
+        offset = position - (ends[pair_of] - reps[pair_of])
+        pa, pb = a[pair_of], b[pair_of]
+        row, column = np.divmod(offset, counts[pb])
+        left = order[starts[pa] + row]
+        right = order[starts[pb] + column]
+        keep = (left < right) | ((left > right) & (pa != pb))
+        keys.append(np.minimum(left, right)[keep] * n + np.maximum(left, right)[keep])
+    if not keys:
         return _empty()
-    first, second, score = (np.concatenate(column) for column in zip(*parts, strict=True))
-    if deadline is not None and time.monotonic() > deadline:
-        raise DeadlineExceeded("building the pairs did not finish before the deadline")
-    sort = np.lexsort((second, first))
-    return PairArrays(first[sort], second[sort], score[sort])
+    check()
+    found = np.sort(np.concatenate(keys))
+    del keys
+    lookup = np.minimum(a, b) * distinct + np.maximum(a, b)
+    sort = np.argsort(lookup)
+    lookup, scores = lookup[sort], np.asarray(s, np.float64)[sort]
+    first, second = found // n, found % n
+    score = np.empty(found.size, np.float64)
+    for begin in range(0, found.size, EXPAND_PAIRS):
+        check()
+        ca, cb = codes[first[begin : begin + EXPAND_PAIRS]], codes[second[begin : begin + EXPAND_PAIRS]]
+        index = np.searchsorted(lookup, np.minimum(ca, cb) * distinct + np.maximum(ca, cb))
+        score[begin : begin + EXPAND_PAIRS] = scores[index]
+    return PairArrays(first, second, score)
 
 
 def _canonical_score(length: int, distance: int) -> float:
@@ -404,7 +420,8 @@ class _Search:
             return False
         scan = self.scan_pairs(t, group) * SCAN_COST
         keys = self.filter_keys(t, lengths) * KEY_COST
-        if keys > scan or scan <= SMALL_SCAN * SCAN_COST:
+        gathers = sum(self.by_length[m].size * math.comb(m, m - t) * (m - t) for m in lengths) * KEY_COST
+        if max(keys, gathers) > scan or scan <= SMALL_SCAN * SCAN_COST:
             return False
         names = self.count(t, group[-1])
         stride = max(1, names // SAMPLE_NAMES)
@@ -561,11 +578,12 @@ class _Search:
                 self.pairs_from_keys(part, longest_in_group)
 
     def chunks(self, t: int, lengths: list[int]) -> Iterator[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.int64]]]:
-        """``(T, deletion patterns, name ids)`` per chunk of names of one length (about ``CHUNK_KEYS`` keys)."""
+        """``(T, deletion patterns, name ids)`` per chunk of names of one length (about ``CHUNK_KEYS`` gathers: keys
+        times deletions per key)."""
         for length in lengths:
             ids = self.by_length[length]
             patterns = np.array(list(combinations(range(length), length - t)), dtype=np.intp)
-            step = max(1, CHUNK_KEYS // len(patterns))
+            step = max(1, CHUNK_KEYS // (len(patterns) * max(1, length - t)))
             for start in range(0, ids.size, step):
                 yield t, patterns, ids[start : start + step]
 
@@ -595,6 +613,7 @@ class _Search:
         if deletions == 0:
             hashes[:] = base
         for i in range(deletions):
+            self.check_deadline()
             q = prefix[:, :length] * inverse[i] - prefix[:, 1:] * inverse[i + 1]
             if i == 0:
                 q += base
@@ -646,6 +665,7 @@ class _Search:
         pending = 0
         offset = 1
         while position.size:
+            self.check_deadline()
             a, b = ids[position], ids[position + offset]
             first, second = np.minimum(a, b), np.maximum(a, b)
             valid = longest_in_group[np.maximum(self.lengths[first], self.lengths[second])]
