@@ -250,7 +250,7 @@ class AccountColumns:
         else:
             flags = list(map(wanted.__contains__, ids))
             kept, kept_names = list(compress(ids, flags)), list(compress(names, flags))
-        without = len(wanted.keys() - known) if isinstance(wanted, dict) else len(wanted - known)
+        without = len(wanted) - len(kept)  # kept: the distinct wanted ids that have a record
         return Selection(kept, kept_names, without)
 
 

@@ -607,6 +607,11 @@ class _TsvColumns:
         repost = repost_raw = None
         for name, j in self.index.items():
             begin, end = bounds(j)
+            if name == "hashtags":  # few distinct values: one string object each (less memory, faster filter)
+                values = strings(begin, end)
+                canonical = dict(zip(values, values, strict=True))
+                columns[name] = list(map(canonical.__getitem__, values))
+                continue
             if name != "is_repost":
                 columns[name] = strings(begin, end)
                 continue
