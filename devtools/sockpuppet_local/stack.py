@@ -70,7 +70,7 @@ def function_env(s3_endpoint: str, bucket: str = BUCKET, region: str = REGION) -
         "MAX_UPLOAD_BYTES": "1073741824",
         "UPLOAD_URL_TTL_SECONDS": "900",
         "RESULT_URL_TTL_SECONDS": "900",
-        "MAX_RECORDS": "5000000",
+        "MAX_RECORDS": "2500000",
         "MAX_SCREEN_NAME_LENGTH": "256",
         "MAX_PAIRS": "1000000",
         "DEADLINE_MARGIN_MS": "2000",

@@ -22,7 +22,7 @@ from sockpuppet import DeadlineExceeded, SimilarAccountsResult
 from sockpuppet import job as job_module
 from sockpuppet.engine import PairArrays
 from sockpuppet.job import MatchedAccounts, build_result
-from tests.api.conftest import TEST_ENV, FakeLambdaContext, invoke, with_body
+from tests.api.conftest import TEST_ENV, FakeLambdaContext, invoke, load_event, upload_file, with_body
 from tests.api.test_faults import assert_unavailable, by_upload, raising, result_keys, s3_fault
 
 MARGIN_S = int(TEST_ENV["DEADLINE_MARGIN_MS"]) / 1000
@@ -164,3 +164,28 @@ def test_result_write_without_time_left_is_504_and_stores_nothing(
     result = invoke(api, with_body(event, {**body, "result_delivery": "url"}), context_with(1.0))
     assert result.status == 504 and result.json()["error"]["code"] == "deadline_exceeded"
     assert result_keys(s3) == []
+
+
+def test_a_result_document_over_the_memory_cap_is_413(service: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a cap of 64 kB on the document (400 MB in the function) WHEN 10k pairs are serialised THEN 413
+    monkeypatch.setattr(service, "MAX_DOCUMENT_BYTES", 64_000)
+    with pytest.raises(service.PayloadTooLarge) as too_large:
+        service.result_document(result_with(10_000))
+    assert too_large.value.code == "result_too_large"
+    # AND a document under the cap is built
+    assert service.result_document(result_with(100)) == orjson.dumps(result_with(100).to_dict())
+
+
+def test_a_json_array_upload_decompressing_past_the_parse_limit_is_413(api: ModuleType, s3: Any) -> None:
+    # GIVEN a gzip JSON-array posts upload (parsed whole) of more than MAX_DECODED_BODY_BYTES once decompressed
+    post = {"author_id": "1", "is_repost": False, "hashtags": ["#diedsuddenly"], "text": "x" * 200}
+    content = orjson.dumps([post] * (int(TEST_ENV["MAX_DECODED_BODY_BYTES"]) // 250 + 1))
+    create = with_body(load_event("create_upload"), {"kind": "posts", "format": "json", "content_encoding": "gzip"})
+    upload_id = upload_file(api, create, gzip.compress(content))
+    request = {"posts_upload_id": upload_id, "accounts": [], "hashtag": "#diedsuddenly"}
+    # WHEN a job reads it THEN 413 upload_too_large at the upload id, pointing at the streamed formats
+    result = invoke(api, with_body(load_event("post_pairs_uploads"), request))
+    assert result.status == 413
+    error = result.json()["error"]
+    assert error["code"] == "upload_too_large" and "JSON Lines or TSV" in error["message"]
+    assert error["details"][0]["loc"] == ["body", "posts_upload_id"]

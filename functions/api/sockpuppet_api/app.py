@@ -37,6 +37,7 @@ from sockpuppet_api.errors import (
     GatewayTimeout,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     ServiceUnavailable,
     UnprocessableEntity,
     UnsupportedMediaType,
@@ -54,7 +55,13 @@ from sockpuppet_api.models import (
     UploadResponse,
 )
 from sockpuppet_api.openapi import PAIRS_RESPONSES, SIGV4, errors, json_content
-from sockpuppet_api.storage import StorageError, StorageUnavailable, UploadNotFound, gzip_by_pieces
+from sockpuppet_api.storage import (
+    StorageError,
+    StorageUnavailable,
+    UploadNotFound,
+    UploadTooLarge,
+    gzip_by_pieces,
+)
 
 HEALTH_PATH = "/health"
 OPENAPI_PATH = "/openapi.json"
@@ -316,6 +323,18 @@ def upload_not_found(exc: UploadNotFound) -> Response:
             "upload_not_found",
             f"no upload {exc.upload_id[:64]} of yours: unknown, not uploaded yet, or expired",
             details=[{"loc": exc.loc, "msg": "upload not found"}],
+        )
+    )
+
+
+@app.exception_handler(UploadTooLarge)
+def upload_too_large(exc: UploadTooLarge) -> Response:
+    return _error(
+        PayloadTooLarge(
+            "upload_too_large",
+            f"a JSON-array upload is parsed whole and may decompress to at most {exc.limit} bytes "
+            "(MAX_DECODED_BODY_BYTES); upload JSON Lines or TSV instead, which stream",
+            details=[{"loc": exc.loc, "msg": f"decompressed JSON larger than {exc.limit} bytes"}],
         )
     )
 

@@ -38,7 +38,7 @@ from sockpuppet.records import account_rows, post_rows
 from sockpuppet_api.config import settings
 from sockpuppet_api.errors import Forbidden, PayloadTooLarge
 from sockpuppet_api.models import PairsRequest, UploadRequest
-from sockpuppet_api.storage import PayloadStore, UploadNotFound, make_s3_client
+from sockpuppet_api.storage import PayloadStore, UploadNotFound, UploadTooLarge, make_s3_client
 
 __all__ = [
     "Inputs",
@@ -67,6 +67,9 @@ DOCUMENT_CHUNK_BYTES = 4 << 20
 """JSON serialised between two deadline checks in :func:`result_document` (~5-20 ms of orjson): chunks are sized in
 bytes, not pairs, because account ids have no length limit."""
 FIRST_CHUNK_PAIRS = 1024
+MAX_DOCUMENT_BYTES = 400 << 20
+"""Largest 200 document the function builds (docs/operations.md, "Limits"): 1,000,000 pairs of 19-digit ids take
+65 MB; account ids have no length limit, so without this cap long ids and a low threshold could exhaust memory."""
 store = PayloadStore(
     make_s3_client,  # created on first use: /health, the OpenAPI document and inline jobs never pay for it
     settings.payload_bucket,
@@ -74,6 +77,7 @@ store = PayloadStore(
     result_ttl_seconds=settings.result_url_ttl_seconds,
     max_upload_bytes=settings.max_upload_bytes,
     s3_grace_seconds=max(0.0, settings.deadline_margin_ms / 1000 - RESPONSE_RESERVE_SECONDS),
+    max_json_bytes=settings.max_decoded_body_bytes,  # a JSON document parsed whole: the inline body's limit
 )
 
 
@@ -164,8 +168,9 @@ def _records(
     where: Loc = [source, f"{kind}_upload_id"]
     try:
         columns = store.read_columns(owner, upload_id, kind=kind, deadline=deadline, max_records=settings.max_records)
-    except UploadNotFound as exc:
-        raise UploadNotFound(exc.upload_id, loc=where) from None
+    except (UploadNotFound, UploadTooLarge) as exc:
+        exc.loc = where
+        raise
     except RecordLimitExceeded as exc:
         loc = [*where, *exc.details[0]["loc"][1:]]
         msg = f"at most {exc.limit} {kind} per request (MAX_RECORDS); reading stopped at the first record over"
@@ -347,6 +352,8 @@ def result_document(result: SimilarAccountsResult, *, deadline: float | None = N
     ------
     sockpuppet.DeadlineExceeded
         When ``deadline`` passes while the document is built.
+    PayloadTooLarge
+        ``result_too_large`` when the document would exceed :data:`MAX_DOCUMENT_BYTES`.
     """
     rest = orjson.dumps(replace(result, similar_account_pairs=[]).to_dict())
     # "similar_account_pairs" is the document's first member, and its text cannot occur inside a string value
@@ -354,11 +361,18 @@ def result_document(result: SimilarAccountsResult, *, deadline: float | None = N
     head, _, tail = rest.partition(b'"similar_account_pairs":[]')
     pairs = result.similar_account_pairs
     parts = [head, b'"similar_account_pairs":[']
-    start, size = 0, FIRST_CHUNK_PAIRS
+    start, size, total = 0, FIRST_CHUNK_PAIRS, len(rest)
     while start < len(pairs):
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded("serialising the result did not finish before the deadline")
         piece = orjson.dumps(pairs[start : start + size])[1:-1]
+        total += len(piece) + 1
+        if total > MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge(
+                "result_too_large",
+                f"the result is larger than {MAX_DOCUMENT_BYTES} bytes; lower max_pairs or raise min_similarity",
+                details=[{"loc": ["body", "max_pairs"], "msg": "result too large"}],
+            )
         parts += [b","] if start else []
         parts.append(piece)
         start += size

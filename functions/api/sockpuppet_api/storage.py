@@ -55,6 +55,7 @@ __all__ = [
     "StorageUnavailable",
     "UploadNotFound",
     "UploadTicket",
+    "UploadTooLarge",
     "make_s3_client",
     "owner_hash",
 ]
@@ -145,6 +146,16 @@ class StorageUnavailable(RuntimeError):
     def __init__(self, message: str, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UploadTooLarge(ValueError):
+    """A JSON-array upload decompresses to more than the store parses whole (``limit`` bytes)."""
+
+    def __init__(self, upload_id: str, limit: int) -> None:
+        super().__init__(f"upload {upload_id} decompresses to more than {limit} bytes of JSON")
+        self.upload_id = upload_id
+        self.limit = limit
+        self.loc: list[str | int] = []
 
 
 class StorageError(RuntimeError):
@@ -244,13 +255,19 @@ class _OutOfTime(Exception):
     """The deadline passed while the loaders were reading (not an ``OSError``: they would call it a corrupt file)."""
 
 
-class _DeadlineStream(io.RawIOBase):
-    """A raw stream over a (decompressed) binary stream that stops the reader once ``deadline`` has passed."""
+class _TooMuch(Exception):
+    """More decompressed bytes than the reader may take (not an ``OSError``, for the same reason)."""
 
-    def __init__(self, inner: Any, deadline: float | None) -> None:
+
+class _DeadlineStream(io.RawIOBase):
+    """A raw stream over a (decompressed) binary stream that stops the reader once ``deadline`` has passed, or once
+    it has read more than ``max_bytes``."""
+
+    def __init__(self, inner: Any, deadline: float | None, max_bytes: int | None = None) -> None:
         super().__init__()
         self._inner = inner
         self._deadline = deadline
+        self._left = max_bytes
 
     def readable(self) -> bool:
         return True
@@ -258,7 +275,12 @@ class _DeadlineStream(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise _OutOfTime
-        return self._inner.readinto(buffer)
+        count = self._inner.readinto(buffer)
+        if self._left is not None:
+            self._left -= count
+            if self._left < 0:
+                raise _TooMuch
+        return count
 
 
 class PayloadStore:
@@ -279,6 +301,9 @@ class PayloadStore:
         Upper bound of the uploads' ``content-length-range``.
     s3_grace_seconds
         How long past a call's ``deadline`` an S3 attempt may still run (see the module's "Time budget").
+    max_json_bytes
+        Largest decompressed JSON-array upload (parsed in one piece, unlike TSV and JSON Lines, which stream and
+        stop at the record limit); ``None``: no limit.
     """
 
     def __init__(
@@ -290,7 +315,9 @@ class PayloadStore:
         result_ttl_seconds: int,
         max_upload_bytes: int,
         s3_grace_seconds: float = 0.0,
+        max_json_bytes: int | None = None,
     ) -> None:
+        self._max_json_bytes = max_json_bytes
         self._make_client = s3_client if callable(s3_client) else lambda: s3_client
         self._grace = s3_grace_seconds
         self._s3_end: float | None = None  # while a call with a deadline runs: when its S3 attempts must end
@@ -477,12 +504,15 @@ class PayloadStore:
         # still surfaces inside the loaders (the same exceptions, raised by their reads), located by line.
         body = io.BufferedReader(_S3Stream(obj["Body"]), buffer_size=READ_BUFFER_BYTES)
         decoded = gzip.GzipFile(fileobj=body, mode="rb") if meta.get("content-encoding") == "gzip" else body
-        timed = io.BufferedReader(_DeadlineStream(decoded, deadline), buffer_size=READ_BUFFER_BYTES)
+        cap = self._max_json_bytes if fmt == "json" else None
+        timed = io.BufferedReader(_DeadlineStream(decoded, deadline, cap), buffer_size=READ_BUFFER_BYTES)
         try:
             with body, decoded, timed:
                 parsed = parse(timed, fmt)
         except _OutOfTime:
             raise DeadlineExceeded(f"reading upload {upload_id} did not finish before the deadline") from None
+        except _TooMuch:
+            raise UploadTooLarge(upload_id, cap or 0) from None
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded(f"validating upload {upload_id} did not finish before the deadline")
         return parsed
