@@ -30,6 +30,8 @@ def test_json_output_is_the_api_body(capsysbinary: pytest.CaptureFixture[bytes])
     assert body["hashtag"] == "#diedsuddenly"
     assert body["pair_count"] == len(body["similar_account_pairs"]) > 0
     assert body["groups"] and body["result_url"] is None
+    names = {a["id"]: a["screen_name"] for a in read_accounts(SAMPLE / "accounts.tsv")}
+    assert all(n1 == names[a] and n2 == names[b] for a, n1, b, n2, _ in body["similar_account_pairs"])
 
 
 def test_csv_output_to_file(tmp_path: Path) -> None:
@@ -37,9 +39,11 @@ def test_csv_output_to_file(tmp_path: Path) -> None:
     out = tmp_path / "pairs.csv"
     assert main([*BASE, "--hashtag", "#diedsuddenly", "--max-pairs", "3", "--output", str(out)]) == 0
     rows = list(csv.reader(io.StringIO(out.read_text())))
-    assert rows[0] == ["id1", "id2", "similarity"]
+    assert rows[0] == ["id1", "screen_name1", "id2", "screen_name2", "similarity"]
     assert len(rows) == 4
-    assert all(float(row[2]) > 0.8 for row in rows[1:])
+    assert all(float(row[4]) > 0.8 for row in rows[1:])
+    names = {a["id"]: a["screen_name"] for a in read_accounts(SAMPLE / "accounts.tsv")}
+    assert all(row[1] == names[row[0]] and row[3] == names[row[2]] for row in rows[1:])
 
 
 def test_graphml_output(tmp_path: Path) -> None:
@@ -54,6 +58,7 @@ def test_graphml_output(tmp_path: Path) -> None:
     names = {n.findtext("g:data[@key='screen_name']", namespaces=ns) for n in nodes}
     assert "breaking_news_nyc" in names
     assert all(float(e.findtext("g:data[@key='similarity']", namespaces=ns)) > 0.8 for e in edges)
+    assert {e.findtext("g:data[@key='type']", namespaces=ns) for e in edges} == {"name_similarity"}
 
 
 def test_input_error_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,13 +162,17 @@ def test_whole_cli_equals_the_library(
         with_groups="--groups" in extra,
     )
     assert result.pair_count > 0
+    # (each pair with both screen names next to the ids)
+    names = {a["id"]: a["screen_name"] for a in read_accounts(accounts)}
+    named = [[a, names[a], b, names[b], score] for a, b, score in result.similar_account_pairs]
     if fmt == "json":
-        expected = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        body = {**result.to_dict(), "similar_account_pairs": named}
+        expected = orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
         assert out.read_bytes() == expected
     else:
         rows = list(csv.reader(io.StringIO(out.read_text())))
-        assert rows[0] == ["id1", "id2", "similarity"]
-        assert [(a, b, float(s)) for a, b, s in rows[1:]] == result.similar_account_pairs
+        assert rows[0] == ["id1", "screen_name1", "id2", "screen_name2", "similarity"]
+        assert [[a, n1, b, n2, float(s)] for a, n1, b, n2, s in rows[1:]] == named
 
 
 def test_whole_cli_reads_jsonl_gzip_like_tsv(generated: Path, tmp_path: Path) -> None:
@@ -178,3 +187,75 @@ def test_whole_cli_reads_jsonl_gzip_like_tsv(generated: Path, tmp_path: Path) ->
         assert main([*args, "-o", str(out)]) == 0
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_signals_options_equal_the_library(tmp_path: Path) -> None:
+    # GIVEN the sample WHEN `--co-hashtag --creation-bursts --clusters` with non-default parameters
+    out = tmp_path / "out.json"
+    options = ["--window", "3600", "--min-shared", "1", "--burst-window", "86400", "--min-accounts", "2"]
+    assert main([*BASE, "--hashtag", "diedsuddenly", "--co-hashtag", "--creation-bursts", "--clusters", *options,
+                 "-o", str(out)]) == 0  # fmt: skip
+    # THEN the signals are exactly the library's (records path) with the same parameters
+    signals = {
+        "co_hashtag": {"window_seconds": 3600, "min_shared": 1},
+        "creation_bursts": {"window_seconds": 86400, "min_accounts": 2},
+        "clusters": True,
+    }
+    result = find_similar_accounts(
+        read_posts(SAMPLE / "posts.tsv"), read_accounts(SAMPLE / "accounts.tsv"), hashtag="diedsuddenly",
+        signals=signals,
+    )  # fmt: skip
+    body = json.loads(out.read_bytes())
+    expected = result.to_dict()
+    for key in ("co_hashtag_pairs", "creation_bursts", "clusters"):
+        assert body[key] == expected[key]
+    assert body["clusters"] and body["co_hashtag_pairs"] and body["creation_bursts"]
+    # AND without the options the document has none of them
+    assert main([*BASE, "--hashtag", "diedsuddenly", "-o", str(out)]) == 0
+    assert not {"co_hashtag_pairs", "creation_bursts", "clusters"} & json.loads(out.read_bytes()).keys()
+
+
+def test_graphml_edge_types_with_co_hashtag(tmp_path: Path) -> None:
+    # GIVEN --co-hashtag and GraphML WHEN run THEN name-similarity and co-hashtag edges, typed, with their evidence
+    out = tmp_path / "g.graphml"
+    assert main([*BASE, "--hashtag", "diedsuddenly", "--co-hashtag", "--window", "86400", "-o", str(out)]) == 0
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    edges = ET.parse(out).getroot().findall("g:graph/g:edge", ns)
+    types = [e.findtext("g:data[@key='type']", namespaces=ns) for e in edges]
+    assert {"name_similarity", "co_hashtag"} == set(types)
+    for edge, kind in zip(edges, types, strict=True):
+        if kind == "co_hashtag":
+            tags = edge.findtext("g:data[@key='shared_hashtags']", namespaces=ns).split()
+            assert int(edge.findtext("g:data[@key='shared_count']", namespaces=ns)) == len(tags) >= 2
+
+
+def test_html_report_is_self_contained(tmp_path: Path) -> None:
+    # GIVEN --format html WHEN run THEN one HTML file, no external reference, a section and a drawing per cluster
+    out = tmp_path / "report.html"
+    assert main([*BASE, "--hashtag", "diedsuddenly", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in text and "<script" not in text and "<link" not in text
+    result = find_similar_accounts(
+        read_posts(SAMPLE / "posts.tsv"), read_accounts(SAMPLE / "accounts.tsv"), hashtag="diedsuddenly",
+        signals={"clusters": True},
+    )  # fmt: skip
+    assert result.clusters
+    assert text.count('<section class="cluster"') == text.count('<svg class="graph"') == len(result.clusters)
+    assert "breaking_news_nyc" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--creation-bursts", "--burst-window", "0"], "--burst-window"),
+        (["--co-hashtag", "--min-shared", "0"], "--min-shared"),
+        (["--creation-bursts", "--min-accounts", "1"], "--min-accounts"),
+        (["--co-hashtag", "--window", "-1"], "--window"),
+    ],
+)
+def test_signal_option_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*BASE, "--hashtag", "t", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err.strip().splitlines()[-1]

@@ -1,8 +1,10 @@
 """The ``sockpuppet`` console script.
 
 ``sockpuppet pairs --posts posts.tsv --accounts accounts.tsv --hashtag diedsuddenly`` runs the job locally and
-writes the API's 200 body (JSON), a CSV of pairs, or a GraphML graph. Exit codes: 0 ok, 2 usage or input error
-(one line on stderr, no traceback).
+writes the API's 200 body (JSON, each pair with both screen names next to the ids), a CSV of pairs (ids and screen
+names), a GraphML graph (edges typed: name similarity, co-hashtag) or a self-contained HTML report of the clusters
+(:mod:`sockpuppet.report`). ``--co-hashtag``, ``--creation-bursts`` and ``--clusters`` add the coordination signals
+(:mod:`sockpuppet.signals`). Exit codes: 0 ok, 2 usage or input error (one line on stderr, no traceback).
 
 Subcommands register themselves through :data:`SUBCOMMANDS`: each entry is a function that adds a subparser to the
 ``add_subparsers`` action and sets ``handler`` (``handler(args) -> int``) as its default. Other installed packages
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import sys
 import xml.etree.ElementTree as ET
@@ -28,10 +31,11 @@ from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.hashtags import normalize_hashtag
 from sockpuppet.job import MatchedAccounts, SimilarAccountsResult, search_matched
 from sockpuppet.loaders import FORMATS, detect_format, read_account_columns, read_post_columns
+from sockpuppet.signals import Signals, parse_signals, prepare_signals
 
 __all__ = ["OUTPUT_FORMATS", "SUBCOMMANDS", "build_parser", "main", "render", "write_result"]
 
-OUTPUT_FORMATS = ("json", "csv", "graphml")
+OUTPUT_FORMATS = ("json", "csv", "graphml", "html")
 PROGRESS_MIN_TOTAL = 1_000_000
 """Show a progress bar only when the pair search reports at least this much work (and stderr is a TTY)."""
 
@@ -65,6 +69,23 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return int(value) if value.is_integer() else value
+
+
+def _count(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
 def add_pairs_command(subparsers: Any) -> None:
     """Register ``sockpuppet pairs``."""
     parser = subparsers.add_parser(
@@ -82,8 +103,25 @@ def add_pairs_command(subparsers: Any) -> None:
     parser.add_argument("--hashtag-match", choices=("exact", "case_insensitive"), default="exact")
     parser.add_argument("--max-pairs", type=_non_negative, help="keep only the first N pairs")
     parser.add_argument("--groups", action="store_true", help="also report groups (connected components)")
+    signals = parser.add_argument_group("coordination signals (need created_at; contract section 5)")
+    signals.add_argument(
+        "--co-hashtag", action="store_true", help="pairs of matched accounts posting the same hashtags close in time"
+    )
+    signals.add_argument("--window", type=_seconds, default=60, help="co-hashtag time window in seconds (60)")
+    signals.add_argument("--min-shared", type=_count, default=2, help="co-hashtag: fewest shared hashtags (2)")
+    signals.add_argument(
+        "--creation-bursts", action="store_true", help="runs of matched accounts created close together"
+    )
+    signals.add_argument("--burst-window", type=_seconds, default=3600, help="largest creation gap in a burst (3600)")
+    signals.add_argument("--min-accounts", type=_count, default=3, help="smallest burst reported (3)")
+    signals.add_argument(
+        "--clusters", action="store_true", help="similar-name clusters with their evidence (implied by --format html)"
+    )
     parser.add_argument(
-        "--format", choices=OUTPUT_FORMATS, help="output format (default: from --output's extension, else json)"
+        "--format",
+        choices=OUTPUT_FORMATS,
+        help="output format (default: from --output's extension, else json); html: a self-contained report of the "
+        "clusters with all signals",
     )
     parser.add_argument("--output", "-o", type=Path, help="output file (default: stdout)")
     parser.set_defaults(handler=run_pairs)
@@ -187,7 +225,7 @@ class _Progress:
 
 
 def render(result: SimilarAccountsResult, fmt: str, screen_names: dict[str, str | None]) -> bytes:
-    """Serialise a result as ``json`` (the API's 200 body), ``csv`` (id1,id2,similarity) or ``graphml``.
+    """Serialise a result as ``json`` (the API's 200 body), ``csv``, ``graphml`` or ``html``.
 
     Parameters
     ----------
@@ -196,7 +234,8 @@ def render(result: SimilarAccountsResult, fmt: str, screen_names: dict[str, str 
     fmt
         One of :data:`OUTPUT_FORMATS`.
     screen_names
-        Account id -> screen name, for the GraphML node attributes.
+        Account id -> screen name of the matched accounts: JSON and CSV pairs carry both names next to the ids
+        (an empty mapping: pairs as the API gives them), GraphML nodes carry them.
 
     Returns
     -------
@@ -209,11 +248,13 @@ def render(result: SimilarAccountsResult, fmt: str, screen_names: dict[str, str 
 
 
 def write_result(result: SimilarAccountsResult, fmt: str, screen_names: dict[str, str | None], out: IO[bytes]) -> None:
-    """Write a result as ``json``, ``csv`` or ``graphml`` to a binary stream, the pairs in pieces.
+    """Write a result as ``json``, ``csv``, ``graphml`` or ``html`` to a binary stream, the pairs in pieces.
 
-    JSON is exactly ``orjson.dumps(result.to_dict(), option=OPT_INDENT_2 | OPT_APPEND_NEWLINE)``, written
-    :data:`WRITE_PAIRS` pairs at a time without building the document's list of pairs; CSV goes through one
-    :func:`csv.writer` straight to ``out``.
+    JSON is exactly ``orjson.dumps(result.to_dict(), option=OPT_INDENT_2 | OPT_APPEND_NEWLINE)`` except that,
+    given ``screen_names``, each pair is ``[id1, screen_name1, id2, screen_name2, similarity]``; it is written
+    :data:`WRITE_PAIRS` pairs at a time without building the document's list of pairs. CSV
+    (``id1,screen_name1,id2,screen_name2,similarity``; ``id1,id2,similarity`` without names) goes through one
+    :func:`csv.writer` straight to ``out``. HTML needs the result's clusters (:func:`sockpuppet.report.html_report`).
 
     Raises
     ------
@@ -221,22 +262,39 @@ def write_result(result: SimilarAccountsResult, fmt: str, screen_names: dict[str
         On an unknown ``fmt``.
     """
     if fmt == "json":
-        _write_json(result, out)
+        _write_json(result, out, screen_names)
     elif fmt == "csv":
         text = io.TextIOWrapper(out, encoding="utf-8", newline="")
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(["id1", "id2", "similarity"])
-        writer.writerows(result.similar_account_pairs)  # csv writes floats as repr(), like the JSON
+        if screen_names:
+            writer.writerow(["id1", "screen_name1", "id2", "screen_name2", "similarity"])
+            writer.writerows(_named(result.similar_account_pairs, screen_names))
+        else:
+            writer.writerow(["id1", "id2", "similarity"])
+            writer.writerows(result.similar_account_pairs)  # csv writes floats as repr(), like the JSON
         text.flush()
         text.detach()
     elif fmt == "graphml":
         out.write(_graphml(result, screen_names))
+    elif fmt == "html":
+        from sockpuppet.report import html_report
+
+        out.write(html_report(result).encode())
     else:
         raise ValueError(f"unknown output format {fmt!r}")
 
 
-def _write_json(result: SimilarAccountsResult, out: IO[bytes]) -> None:
-    pairs = result.similar_account_pairs
+def _named(
+    pairs: Sequence[tuple[str, str, float]], screen_names: dict[str, str | None]
+) -> list[tuple[str, str | None, str, str | None, float]]:
+    name = screen_names.get
+    return [(a, name(a), b, name(b), score) for a, b, score in pairs]
+
+
+def _write_json(result: SimilarAccountsResult, out: IO[bytes], screen_names: dict[str, str | None]) -> None:
+    pairs: Sequence[Any] = result.similar_account_pairs
+    if screen_names:
+        pairs = _named(result.similar_account_pairs, screen_names)
     rest = orjson.dumps(result.summary(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     if not pairs:
         out.write(b'{\n  "similar_account_pairs": [],\n' + rest[2:])
@@ -256,22 +314,37 @@ def _graphml(result: SimilarAccountsResult, screen_names: dict[str, str | None])
         return f"{{{GRAPHML_NS}}}{name}"
 
     root = ET.Element(tag("graphml"))
-    keys = [("screen_name", "node", "string"), ("similarity", "edge", "double")]
+    keys = [("screen_name", "node", "string"), ("type", "edge", "string"), ("similarity", "edge", "double")]
+    if result.co_hashtag_pairs is not None:
+        keys += [("shared_count", "edge", "int"), ("shared_hashtags", "edge", "string")]
     if result.groups is not None:
         keys.append(("group", "node", "int"))
+    if result.clusters is not None:
+        keys.append(("cluster", "node", "int"))
     for key, domain, kind in keys:
         ET.SubElement(root, tag("key"), {"id": key, "for": domain, "attr.name": key, "attr.type": kind})
     graph = ET.SubElement(root, tag("graph"), {"id": result.hashtag, "edgedefault": "undirected"})
     group_of = {member: n for n, group in enumerate(result.groups or []) for member in group}
+    cluster_of = {m["id"]: n for n, cluster in enumerate(result.clusters or []) for m in cluster["members"]}
+    co_pairs = result.co_hashtag_pairs or []
     nodes = dict.fromkeys(ident for first, second, _ in result.similar_account_pairs for ident in (first, second))
+    nodes.update(dict.fromkeys(ident for first, second, _, _ in co_pairs for ident in (first, second)))
     for ident in nodes:
         node = ET.SubElement(graph, tag("node"), {"id": ident})
         ET.SubElement(node, tag("data"), {"key": "screen_name"}).text = screen_names.get(ident) or ""
         if ident in group_of:
             ET.SubElement(node, tag("data"), {"key": "group"}).text = str(group_of[ident])
+        if ident in cluster_of:
+            ET.SubElement(node, tag("data"), {"key": "cluster"}).text = str(cluster_of[ident])
     for first, second, score in result.similar_account_pairs:
         edge = ET.SubElement(graph, tag("edge"), {"source": first, "target": second})
+        ET.SubElement(edge, tag("data"), {"key": "type"}).text = "name_similarity"
         ET.SubElement(edge, tag("data"), {"key": "similarity"}).text = repr(score)
+    for first, second, count, tags in co_pairs:
+        edge = ET.SubElement(graph, tag("edge"), {"source": first, "target": second})
+        ET.SubElement(edge, tag("data"), {"key": "type"}).text = "co_hashtag"
+        ET.SubElement(edge, tag("data"), {"key": "shared_count"}).text = str(count)
+        ET.SubElement(edge, tag("data"), {"key": "shared_hashtags"}).text = " ".join(tags)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
@@ -306,13 +379,20 @@ def run_pairs(args: argparse.Namespace) -> int:
     accounts_format, accounts_compression = _input_format(args.accounts, args.accounts_format)
     fmt = _output_format(args)
     tag = normalize_hashtag(args.hashtag)
-    posts = read_post_columns(args.posts, format=posts_format, compression=posts_compression, created_at=False)
+    signals = _signals(args, fmt)
+    timed = signals.any  # created_at is read only when a signal needs it
+    posts = read_post_columns(args.posts, format=posts_format, compression=posts_compression, created_at=timed)
     authors = posts.hashtag_authors(tag, match=args.hashtag_match)
-    del posts
+    if not timed:
+        del posts
     accounts = read_account_columns(
-        args.accounts, format=accounts_format, compression=accounts_compression, created_at=False
+        args.accounts, format=accounts_format, compression=accounts_compression, created_at=timed
     )
     matched = MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=args.min_similarity)
+    if timed:
+        inputs = prepare_signals(signals, posts=posts, accounts=accounts, ids=matched.ids, match=args.hashtag_match)
+        matched = dataclasses.replace(matched, signal_inputs=inputs)
+        del posts
     del accounts, authors
     progress = _Progress() if sys.stderr.isatty() else None
     try:
@@ -320,9 +400,31 @@ def run_pairs(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    screen_names = dict(zip(matched.ids, matched.names, strict=True)) if fmt == "graphml" else {}
-    _write_to(result, fmt, screen_names, args.output)
+    _write_to(result, fmt, dict(zip(matched.ids, matched.names, strict=True)), args.output)
     return 0
+
+
+def _signals(args: argparse.Namespace, fmt: str) -> Signals:
+    """The signals asked on the command line (``--format html`` asks for all of them)."""
+    report = fmt == "html"
+    options: dict[str, Any] = {"clusters": args.clusters or report}
+    if args.co_hashtag or report:
+        options["co_hashtag"] = {"window_seconds": args.window, "min_shared": args.min_shared}
+    if args.creation_bursts or report:
+        options["creation_bursts"] = {"window_seconds": args.burst_window, "min_accounts": args.min_accounts}
+    try:
+        return parse_signals(options)
+    except InputError as exc:
+        option = _SIGNAL_OPTIONS.get(tuple(exc.details[0]["loc"][-2:]), "signals")
+        raise CliError(f"{option}: {exc.details[0]['msg']}") from None
+
+
+_SIGNAL_OPTIONS = {
+    ("co_hashtag", "window_seconds"): "--window",
+    ("co_hashtag", "min_shared"): "--min-shared",
+    ("creation_bursts", "window_seconds"): "--burst-window",
+    ("creation_bursts", "min_accounts"): "--min-accounts",
+}
 
 
 def main(argv: Sequence[str] | None = None, *, commands: Sequence[Register] | None = None) -> int:
