@@ -46,6 +46,15 @@ DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 120.0)
 """(connect, read) seconds."""
 MAX_INLINE_DECODED_BYTES = 45_000_000
 """Largest uncompressed inline body sent (the service's ``MAX_DECODED_BODY_BYTES`` is 50 MB by default)."""
+LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024
+"""Lambda's limit on a synchronous invocation's event (6 MiB), which carries the request body."""
+EVENT_OVERHEAD_BYTES = 32 * 1024
+"""What the API Gateway event adds around the body: headers (a SigV4 ``Authorization``, the caller's own), the
+request context with the caller's identity, path and query - a few kB; 32 KiB leaves room for long headers."""
+MAX_INLINE_BODY_BYTES = (LAMBDA_PAYLOAD_BYTES - EVENT_OVERHEAD_BYTES) // 4 * 3
+"""Largest gzip body sent inline (4,694,016 bytes): API Gateway base64-encodes a binary body into the event, so it
+grows by 4/3, and the event must stay within :data:`LAMBDA_PAYLOAD_BYTES`."""
+_SIZE_ERRORS = frozenset({"body_too_large", "decoded_body_too_large"})
 RETRY_STATUSES = frozenset({429, 503})
 _SUBMIT_RETRY = RETRY_STATUSES | {409}
 """``POST /v1/jobs`` also retries 409 ``idempotency_key_in_progress`` (the same key is still being accepted)."""
@@ -53,6 +62,12 @@ _GZIP_JSON = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 MAX_RETRY_DELAY = 30.0
 _REQUEST_ID_HEADERS = ("x-request-id", "apigw-requestid", "x-amzn-requestid", "x-amz-request-id")
 _XML_TAG = {name: re.compile(rf"<{name}>([^<]*)</{name}>") for name in ("Code", "Message", "RequestId")}
+
+
+def _for_size(error: SockpuppetError) -> bool:
+    """Whether a 413 is about the request's size: the API's own codes, or API Gateway's bare 413 (``http_413``),
+    not ``result_too_large`` or ``upload_too_large`` (which another send would not change)."""
+    return error.code in _SIZE_ERRORS or error.code == f"http_{HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value}"
 
 
 class _NoAuth(AuthBase):
@@ -163,7 +178,9 @@ class Client:
     timeout
         Seconds, or ``(connect, read)`` seconds, for each HTTP request.
     inline_limit_bytes
-        Largest gzip request body sent inline; larger inputs go through ``POST /v1/uploads`` and S3.
+        Largest gzip request body sent inline (at most :data:`MAX_INLINE_BODY_BYTES`, the default: the body is
+        base64-encoded into a Lambda event of at most 6 MiB); larger inputs go through ``POST /v1/uploads`` and
+        S3. A request the API still refuses for its size (413) is sent again with every input uploaded.
     max_retries
         Retries of a 429 / 503 answer (waiting ``Retry-After``, else exponential backoff) before raising.
     retry_backoff
@@ -186,7 +203,7 @@ class Client:
         auth: CredentialsLike | AuthBase | None = None,
         region: str | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
-        inline_limit_bytes: int = 5_000_000,
+        inline_limit_bytes: int = MAX_INLINE_BODY_BYTES,
         max_retries: int = 4,
         retry_backoff: float = 0.5,
         session: requests.Session | None = None,
@@ -196,7 +213,7 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.auth = self._resolve_auth(auth, region)
         self.timeout = timeout
-        self.inline_limit_bytes = inline_limit_bytes
+        self.inline_limit_bytes = min(inline_limit_bytes, MAX_INLINE_BODY_BYTES)
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
         self._own_session = session is None
@@ -304,13 +321,13 @@ class Client:
             For a file with an unknown extension, or larger than the service's upload limit.
         """
         params = _params(hashtag, min_similarity, hashtag_match, max_pairs, result_delivery)
-        body = self._request_body(params, posts=posts, accounts=accounts)
+        url = f"{self.base_url}/v1/similar-account-pairs"
         try:
-            response = self._checked("POST", f"{self.base_url}/v1/similar-account-pairs", data=body, headers=_GZIP_JSON)
+            response = self._send_job(params, posts=posts, accounts=accounts, url=url, headers=_GZIP_JSON)
         except SockpuppetError as exc:
             if exc.status != HTTPStatus.GATEWAY_TIMEOUT:
                 raise
-            timeout = SyncTimeout(exc, self, body)
+            timeout = SyncTimeout(exc, self, exc.request_body)
             if on_timeout == "job":
                 return timeout.submit_job().result(progress=progress)
             raise timeout from None
@@ -354,9 +371,16 @@ class Client:
             On a non-2xx answer (422 for invalid input, 404 for an unknown upload, exactly as the synchronous route).
         """
         params = _params(hashtag, min_similarity, hashtag_match, max_pairs, None)
-        return self._submit_body(
-            self._request_body(params, posts=posts, accounts=accounts), idempotency_key=idempotency_key
+        headers = {**_GZIP_JSON, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        _, response = self._send_job(
+            params,
+            posts=posts,
+            accounts=accounts,
+            url=f"{self.base_url}/v1/jobs",
+            headers=headers,
+            retry_on=_SUBMIT_RETRY,
         )
+        return Job(self, self._json(response)["job_id"])
 
     def job(self, job_id: str) -> Job:
         """The :class:`Job` ``job_id`` of this caller (nothing is requested until it is read)."""
@@ -386,37 +410,81 @@ class Client:
         )
         return Job(self, created["job_id"])
 
-    def _request_body(self, params: dict[str, Any], *, posts: RecordsSource, accounts: RecordsSource) -> bytes:
-        """The gzip JSON body of a job: ``params`` plus each input inline or as an upload id (uploaded here)."""
+    def _send_job(
+        self,
+        params: dict[str, Any],
+        *,
+        posts: RecordsSource,
+        accounts: RecordsSource,
+        url: str,
+        headers: Mapping[str, str],
+        retry_on: frozenset[int] = RETRY_STATUSES,
+    ) -> requests.Response:
+        """POST a job's body to ``url``: inputs inline while they fit, else uploaded; if the API still answers 413
+        for the request's size (its limits may be lower than this client's), every inline input is uploaded and
+        the request sent once more.
+
+        Raises
+        ------
+        SockpuppetError
+            On a non-2xx answer; ``request_body`` is set to the body of the last attempt.
+        """
         with ExitStack() as cleanup:
-            files: dict[str, FilePayload] = {}
-            inline: dict[str, EncodedRecords] = {}
-            for kind, source in (("posts", posts), ("accounts", accounts)):
-                if isinstance(source, UploadId):
-                    params[f"{kind}_upload_id"] = str(source)
-                    continue
-                payload = self._prepare(source, kind, cleanup)
-                if isinstance(payload, FilePayload):
-                    params[f"{kind}_upload_id"] = self._upload_payload(payload, kind)
-                else:
-                    inline[kind] = payload
-                    if isinstance(source, (str, os.PathLike)):
-                        files[kind] = FilePayload.of(source)  # uploaded as it is if it must leave the body
-            return self._fit_inline(params, inline, files)
+            inline, files = self._inputs(params, posts=posts, accounts=accounts, cleanup=cleanup)
+            body = self._fit_inline(params, inline, files)
+            try:
+                return self._checked("POST", url, data=body, headers=headers, retry_on=retry_on)
+            except SockpuppetError as exc:
+                exc.request_body = body
+                if not (exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE and _for_size(exc)) or not inline:
+                    raise
+            body = self._fit_inline(params, inline, files, limit=0)
+            try:
+                return self._checked("POST", url, data=body, headers=headers, retry_on=retry_on)
+            except SockpuppetError as exc:
+                exc.request_body = body
+                raise
+
+    def _inputs(
+        self, params: dict[str, Any], *, posts: RecordsSource, accounts: RecordsSource, cleanup: ExitStack
+    ) -> tuple[dict[str, EncodedRecords], dict[str, FilePayload]]:
+        """Each input as an upload id in ``params`` (given, or a file too large to read here: uploaded now) or as
+        gzip JSON Lines records to send inline; with the files the inline records came from."""
+        files: dict[str, FilePayload] = {}
+        inline: dict[str, EncodedRecords] = {}
+        for kind, source in (("posts", posts), ("accounts", accounts)):
+            if isinstance(source, UploadId):
+                params[f"{kind}_upload_id"] = str(source)
+                continue
+            payload = self._prepare(source, kind, cleanup)
+            if isinstance(payload, FilePayload):
+                params[f"{kind}_upload_id"] = self._upload_payload(payload, kind)
+            else:
+                inline[kind] = payload
+                if isinstance(source, (str, os.PathLike)):
+                    files[kind] = FilePayload.of(source)  # uploaded as it is if it must leave the body
+        return inline, files
 
     def _fit_inline(
-        self, params: dict[str, Any], inline: dict[str, EncodedRecords], files: Mapping[str, FilePayload]
+        self,
+        params: dict[str, Any],
+        inline: dict[str, EncodedRecords],
+        files: Mapping[str, FilePayload],
+        *,
+        limit: int | None = None,
     ) -> bytes:
-        """The gzip request body; inputs that do not fit are uploaded (largest first) and referenced in ``params``.
+        """The gzip request body; inputs that do not fit (``limit``, default ``inline_limit_bytes``) are uploaded
+        (largest first, removed from ``inline``) and referenced in ``params``.
 
         An input read from a file is uploaded as that file; records as their gzip JSON Lines spool.
         """
+        limit = self.inline_limit_bytes if limit is None else limit
         while True:
             compressed = sum(part.size for part in inline.values())
             raw = sum(part.raw_bytes for part in inline.values())
-            if compressed <= self.inline_limit_bytes and raw <= MAX_INLINE_DECODED_BYTES:
+            if compressed <= limit and raw <= MAX_INLINE_DECODED_BYTES:
                 body, raw = inline_body(params, inline)
-                if (len(body) <= self.inline_limit_bytes and raw <= MAX_INLINE_DECODED_BYTES) or not inline:
+                if (len(body) <= limit and raw <= MAX_INLINE_DECODED_BYTES) or not inline:
                     return body
             largest = max(inline, key=lambda kind: inline[kind].size)
             encoded = inline.pop(largest)

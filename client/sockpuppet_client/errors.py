@@ -23,7 +23,14 @@ class SockpuppetError(Exception):
         The contract's ``error.details``: ``[{"loc": [...], "msg": "..."}]`` (empty when absent).
     request_id
         The request id of the failed call (body ``request_id``, else a request-id header), if any.
+
+    Attributes
+    ----------
+    request_body
+        The body of the job request that failed, when the client sent one (e.g. to submit it as a job after a 504).
     """
+
+    request_body: bytes | None = None
 
     def __init__(
         self,

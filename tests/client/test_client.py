@@ -17,7 +17,7 @@ import pytest
 
 from sockpuppet import read_accounts, read_posts
 from sockpuppet_client import Client, SockpuppetError
-from sockpuppet_client.client import retry_delay
+from sockpuppet_client.client import EVENT_OVERHEAD_BYTES, LAMBDA_PAYLOAD_BYTES, MAX_INLINE_BODY_BYTES, retry_delay
 from tests.client.conftest import BUCKET, RecordingServer, Reply, s3_client
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -267,3 +267,52 @@ def test_a_small_file_that_does_not_fit_once_parsed_is_uploaded_as_it_is(
     sent = request_json(api, 1)
     assert sent["posts_upload_id"] == "posts-gz"
     assert sent["accounts"] == read_accounts(SAMPLE / "accounts.tsv")
+
+
+def test_the_inline_limit_counts_the_base64_event() -> None:
+    # GIVEN API Gateway base64-encoding a gzip body into a Lambda event of at most 6 MiB (with headers and context)
+    # THEN the largest inline body, expanded by 4/3 with the event's overhead, stays within the limit
+    assert MAX_INLINE_BODY_BYTES * 4 // 3 + EVENT_OVERHEAD_BYTES <= LAMBDA_PAYLOAD_BYTES
+    # AND it is the default, and a larger limit asked for is capped to it (the old default, 5 MB, made 6.7 MB events)
+    assert Client("http://127.0.0.1:9").inline_limit_bytes == MAX_INLINE_BODY_BYTES
+    assert Client("http://127.0.0.1:9", inline_limit_bytes=5_000_000).inline_limit_bytes == MAX_INLINE_BODY_BYTES
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        Reply(413, orjson.dumps({"error": {"code": "body_too_large", "message": "m", "details": []}})),
+        Reply(413, b'{"message":"Request Entity Too Large"}'),  # API Gateway's own answer
+    ],
+)
+def test_a_413_for_size_is_sent_again_with_the_inputs_uploaded(
+    api: RecordingServer, s3_endpoint: str, refusal: Reply
+) -> None:
+    # GIVEN an API whose inline limit is lower than the client's: the inline body is refused with 413
+    posts, accounts = read_posts(SAMPLE / "posts.tsv"), read_accounts(SAMPLE / "accounts.tsv")
+    api.replies += [refusal]
+    api.replies += [_upload_reply(s3_endpoint, "uploads/o/posts-3"), _upload_reply(s3_endpoint, "uploads/o/acc-3")]
+    api.replies.append(ok())
+    # WHEN the job is requested
+    body = Client(api.url).similar_account_pairs(posts=posts, accounts=accounts, hashtag="x")
+    # THEN both inputs are uploaded and the job is sent again by upload id, answered 200
+    assert [(r.method, r.path) for r in api.received] == [
+        ("POST", "/v1/similar-account-pairs"),
+        ("POST", "/v1/uploads"),
+        ("POST", "/v1/uploads"),
+        ("POST", "/v1/similar-account-pairs"),
+    ]
+    sent = request_json(api, 3)
+    assert {sent["posts_upload_id"], sent["accounts_upload_id"]} == {"posts-3", "acc-3"}
+    assert "posts" not in sent and "accounts" not in sent
+    assert body == OK_BODY
+
+
+def test_a_413_for_the_result_is_not_sent_again(api: RecordingServer) -> None:
+    # GIVEN an API answering 413 result_too_large (the result, not the request, is too large)
+    error = {"error": {"code": "result_too_large", "message": "lower max_pairs", "details": []}}
+    api.replies.append(Reply(413, orjson.dumps(error)))
+    # WHEN the job is requested THEN the error is raised after one request
+    with pytest.raises(SockpuppetError) as raised:
+        Client(api.url).similar_account_pairs(posts=[], accounts=[], hashtag="x", result_delivery="inline")
+    assert raised.value.code == "result_too_large" and len(api.received) == 1
