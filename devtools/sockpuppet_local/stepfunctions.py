@@ -7,14 +7,15 @@ real worker code in RIE processes (see ``docs/jobs.md``, "Locally").
 * :class:`LambdaRouter` - that port. ``POST /2015-03-31/functions/<name or ARN>/invocations`` goes to an idle RIE
   of that function (queued while all are busy: one RIE takes one invocation at a time) and comes back with
   ``X-Amz-Function-Error`` when the payload is an error document (the RIE never sets the header, and moto would
-  take the error for a result). Everything else is proxied to moto. :class:`Faults` can make chosen invocations
-  fail the way a crashed Lambda worker does, for the worker-fault tests.
+  take the error for a result). Everything else is proxied to moto. :class:`Faults` crashes chosen invocations
+  for real (their runtime is killed) or holds them, for the worker-fault tests.
 * :func:`create_job_resources` - the job table, the state machine from ``statemachine/jobs.asl.json`` (its
   ``${...}`` substitutions resolved to the local names) and moto's ``execute_state_machine`` switch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -34,9 +35,10 @@ from typing import IO, Any
 from urllib.parse import unquote
 
 import boto3
+import psutil
 
 from sockpuppet_local.front import RiePool
-from sockpuppet_local.rie import REPO_ROOT, free_port
+from sockpuppet_local.rie import REPO_ROOT, InvokeResult, RieProcess, free_port
 
 __all__ = [
     "DEFINITION",
@@ -170,67 +172,107 @@ class _Fault:
     function: str
     matches: Callable[[dict[str, Any]], bool]
     times: int | None
-    error_type: str | None
-    """``None``: hold the invocation until ``release`` is set, then run it."""
     release: threading.Event | None = None
+    """``None``: a crash (the runtime is killed); else a hold until the event is set."""
     hits: int = 0
 
 
 @dataclass
 class Faults:
-    """Invocations to fail as a crashed worker fails: the function is not run, and the caller gets Lambda's answer
-    for a runtime that died (``X-Amz-Function-Error: Unhandled``, ``errorType`` ``Runtime.ExitError``); or to hold
-    until released (a slow worker), so that a test can look at a job in the middle of a step."""
+    """Real faults for chosen invocations of a worker.
+
+    * :meth:`add` - a crash: the worker's runtime process is killed (SIGKILL) while the invocation is in flight, as
+      the Lambda service kills a runtime that runs out of memory; the RIE then answers what Lambda answers
+      (``Runtime.ExitError``, "Runtime exited with error: signal: killed") and starts a fresh runtime for the next
+      invocation.
+    * :meth:`hold` - a slow worker: the invocation waits until released, so that a test can look at a job in the
+      middle of a step, or cancel it.
+    """
 
     _faults: list[_Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(
-        self,
-        function: str,
-        matches: Callable[[dict[str, Any]], bool],
-        *,
-        times: int | None = 1,
-        error_type: str = "Runtime.ExitError",
-    ) -> None:
-        """Fail the next ``times`` invocations (``None``: all) of ``function`` whose event ``matches``."""
+    def add(self, function: str, matches: Callable[[dict[str, Any]], bool], *, times: int | None = 1) -> None:
+        """Crash the next ``times`` invocations (``None``: all) of ``function`` whose event ``matches``."""
         with self._lock:
-            self._faults.append(_Fault(function, matches, times, error_type))
+            self._faults.append(_Fault(function, matches, times))
 
     def hold(self, function: str, matches: Callable[[dict[str, Any]], bool]) -> threading.Event:
         """Hold the next invocation of ``function`` whose event ``matches`` until the returned event is set."""
         release = threading.Event()
         with self._lock:
-            self._faults.append(_Fault(function, matches, 1, None, release))
+            self._faults.append(_Fault(function, matches, 1, release))
         return release
 
     def hits(self, function: str) -> int:
-        """How many invocations of ``function`` were failed so far."""
+        """How many invocations of ``function`` were crashed so far."""
         with self._lock:
-            return sum(f.hits for f in self._faults if f.function == function and f.error_type is not None)
+            return sum(f.hits for f in self._faults if f.function == function and f.release is None)
 
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
 
-    def take(self, function: str, payload: bytes) -> str | None:
-        """The error type to answer for this invocation, or ``None`` to run it (after a hold is released)."""
+    def take(self, function: str, payload: bytes) -> bool:
+        """Whether to crash this invocation (a hold waits here until it is released, then says no)."""
         with self._lock:
             candidates = [fault for fault in self._faults if fault.function == function]
             if not candidates:
-                return None
+                return False
         try:
             event = json.loads(payload)
         except ValueError:
-            return None
+            return False
         with self._lock:
             chosen = next((f for f in candidates if (f.times is None or f.hits < f.times) and f.matches(event)), None)
             if chosen is None:
-                return None
+                return False
             chosen.hits += 1
         if chosen.release is not None:
             chosen.release.wait(HOLD_SECONDS)
-        return chosen.error_type
+            return False
+        return True
+
+
+KILLED = {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited with error: signal: killed"}
+"""What Lambda answers for a runtime killed during its initialisation (the RIE answers with an empty body)."""
+
+
+def invoke_and_kill(process: RieProcess, payload: bytes) -> InvokeResult:
+    """Invoke ``process`` and kill its runtime before the handler can answer.
+
+    A warm runtime is stopped (SIGSTOP) before the invocation is sent, so it cannot take the event, then killed; a
+    cold one (the RIE starts it on the first invocation) is killed as soon as it appears.
+    """
+    runtime = psutil.Process(process.pid).children(recursive=True)
+    for child in runtime:
+        child.suspend()
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["result"] = process.invoke(payload)
+        except (OSError, http.client.HTTPException) as exc:
+            outcome["error"] = exc
+
+    caller = threading.Thread(target=call, name="sockpuppet-fault-invoke")
+    caller.start()
+    if runtime:
+        time.sleep(0.2)  # the RIE hands the event to the stopped runtime's pending /next
+    deadline = time.monotonic() + 30
+    while not runtime and caller.is_alive() and time.monotonic() < deadline:
+        runtime = psutil.Process(process.pid).children(recursive=True)
+        time.sleep(0.005)
+    for child in runtime:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    caller.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    result: InvokeResult = outcome["result"]
+    if not result.payload:
+        return InvokeResult(payload=json.dumps(KILLED).encode(), function_error=True)
+    return result
 
 
 class _RouterHandler(BaseHTTPRequestHandler):
@@ -292,14 +334,14 @@ class LambdaRouter(ThreadingHTTPServer):
         if pool is None:
             body = json.dumps({"Type": "User", "Message": f"Function not found: {function}"}).encode()
             return 404, [*headers, ("x-amzn-ErrorType", "ResourceNotFoundException")], body
-        injected = self.faults.take(name, payload)
-        if injected is not None:
-            logger.info("injected %s into an invocation of %s", injected, name)
-            error = {"errorType": injected, "errorMessage": f"injected fault: {injected} (local stack)"}
-            return 200, [*headers, ("X-Amz-Function-Error", "Unhandled")], json.dumps(error).encode()
+        crash = self.faults.take(name, payload)
         try:
             with pool.checkout(timeout=24 * 3600) as process:
-                result = process.invoke(payload)
+                if crash:
+                    logger.info("killing the runtime of %s during an invocation (fault injection)", name)
+                    result = invoke_and_kill(process, payload)
+                else:
+                    result = process.invoke(payload)
         except (OSError, http.client.HTTPException) as exc:
             logger.error("invocation of %s failed: %r", name, exc)
             body = json.dumps({"Type": "Service", "Message": f"the local RIE failed: {exc!r}"}).encode()

@@ -4,8 +4,8 @@
 Jobs are submitted the way ``POST /v1/jobs`` does it (INTERFACES.md B): ``request.json`` in the bucket, a
 ``queued`` record, ``StartExecution``. The session's stack runs with ``JOB_SHARD_MAX_NAMES`` = 8
 (``conftest.JOB_SHARD_MAX_NAMES``), so a few dozen matched accounts fan out over a Distributed Map. Faults are
-real: the local Lambda router answers chosen invocations as Lambda does for a worker whose runtime died, or holds
-them like a slow worker.
+real: the local Lambda router kills the runtime of a worker RIE during a chosen invocation (what the Lambda service
+does to a runtime out of memory; the RIE answers ``Runtime.ExitError``), or holds it like a slow worker.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ def test_cancelled_job_stays_cancelled_and_has_no_result(local_stack: LocalStack
 
 
 def test_a_shard_that_fails_once_is_retried_and_the_job_succeeds(local_stack: LocalStack) -> None:
-    # GIVEN a fanned-out job whose shard 2 crashes once (the worker's runtime dies)
+    # GIVEN a fanned-out job whose shard 2 crashes once (its worker's runtime is killed mid-invocation)
     posts, accounts = records(4 * JOB_SHARD_MAX_NAMES, seed=5)
     before = local_stack.faults.hits(SEARCH)
     local_stack.faults.add(SEARCH, lambda event: event.get("index") == 2, times=1)
@@ -272,7 +272,7 @@ def test_a_shard_that_fails_once_is_retried_and_the_job_succeeds(local_stack: Lo
 
 
 def test_a_shard_that_fails_for_good_fails_the_job_cleanly(local_stack: LocalStack) -> None:
-    # GIVEN a fanned-out job whose shard 1 crashes on every attempt
+    # GIVEN a fanned-out job whose shard 1 crashes on every attempt (its runtime killed each time)
     posts, accounts = records(4 * JOB_SHARD_MAX_NAMES, seed=6)
     before = local_stack.faults.hits(SEARCH)
     local_stack.faults.add(SEARCH, lambda event: event.get("index") == 1, times=None)
