@@ -235,11 +235,11 @@ def _expand(
         left = order[starts[pa] + row]
         right = order[starts[pb] + column]
         keep = (left < right) | ((left > right) & (pa != pb))
-        keys.append(np.minimum(left, right)[keep] * n + np.maximum(left, right)[keep])
+        keys.append(np.sort(np.minimum(left, right)[keep] * n + np.maximum(left, right)[keep]))
     if not keys:
         return _empty()
     check()
-    found = np.sort(np.concatenate(keys))
+    found = np.sort(np.concatenate(keys), kind="stable")  # a merge of the sorted steps
     del keys
     lookup = np.minimum(a, b) * distinct + np.maximum(a, b)
     sort = np.argsort(lookup)
