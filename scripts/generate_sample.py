@@ -3,7 +3,11 @@
 The sample has realistic handle-like screen names, several hashtags (``#diedsuddenly`` among them, sometimes in
 other cases), reposts, posts whose authors have no account record, and planted sock-puppet clusters
 (``breaking_news_nyc`` / ``breaking_news_ny`` / ``breaking_news_nyc2`` style) so that the job finds real pairs and
-groups. Same seed and sizes -> byte-identical files.
+groups. The planted clusters also behave like a coordinated campaign: each cluster's accounts were created minutes
+apart (the two-account clusters in one shared batch), so they form creation bursts, and they post in waves - every
+member within :data:`WAVE_SECONDS` seconds, with the same hashtags - so they are co-hashtag pairs. Organic
+accounts, look-alike names among them, are created over ten years and post at random times: they show neither.
+Same seed and sizes -> byte-identical files.
 
 Usage::
 
@@ -190,12 +194,39 @@ CLUSTERS: tuple[tuple[str, ...], ...] = (
     ("patriot_mom_tx", "patriot_mom_tx2"),
 )
 BASE_TIME = datetime(2023, 12, 1, tzinfo=UTC)
+WAVE_SECONDS = 25
+"""Planted accounts post a wave within this many seconds of its start."""
+PUPPET_SHARE = 0.08
+"""About this share of the posts are the planted accounts' waves."""
+WAVE_TAGS = ("#covid19", "#vaccine", "#mrna", "#booster")
 
 
 def _timestamp(rng: random.Random, days: int) -> str:
     """A time within ``days`` after the sample's start (``days < 0``: before it)."""
     offset = timedelta(seconds=rng.randrange(abs(days) * 86400))
     return (BASE_TIME + offset if days > 0 else BASE_TIME - offset).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _creation_batches(rng: random.Random) -> list[list[str]]:
+    """Creation times of each planted cluster's accounts: minutes apart, the two-account clusters in one batch."""
+    batches: list[list[str]] = []
+    shared: datetime | None = None
+    for cluster in CLUSTERS:
+        if len(cluster) == 2 and shared is not None:
+            start = shared + timedelta(seconds=rng.randrange(300, 1200))
+        else:
+            start = BASE_TIME - timedelta(days=rng.randrange(20, 60), seconds=rng.randrange(86400))
+        moments = [start]
+        for _ in cluster[1:]:
+            moments.append(moments[-1] + timedelta(seconds=rng.randrange(60, 900)))
+        if len(cluster) == 2:
+            shared = moments[-1]
+        batches.append([_stamp(moment) for moment in moments])
+    return batches
 
 
 def _handle(rng: random.Random) -> str:
@@ -252,29 +283,53 @@ def generate(*, posts: int = 3000, accounts: int = 1500, seed: int = 7) -> tuple
     for row in rng.sample(account_rows, k=min(len(account_rows), max(1, accounts // 100))):
         row[2] = ""  # a few accounts without a screen name
     organic_ids = [row[0] for row in account_rows]
-    puppet_ids: list[str] = []
-    for name in planted[: max(0, accounts)]:
-        puppet_ids.append(new_id())
-        account_rows.append([puppet_ids[-1], _timestamp(rng, -60), name])
+    clusters: list[list[str]] = []
+    budget = max(0, accounts)
+    for cluster, created in zip(CLUSTERS, _creation_batches(rng), strict=True):
+        members = []
+        for name, stamp in zip(cluster, created, strict=True):
+            if budget == 0:
+                break
+            budget -= 1
+            members.append(new_id())
+            account_rows.append([members[-1], stamp, name])
+        if members:
+            clusters.append(members)
     rng.shuffle(account_rows)
     ghost_ids = [new_id() for _ in range(max(1, accounts // 50))]  # authors with no account record
 
+    # planted waves: every member of a cluster posts the same hashtags within WAVE_SECONDS of the wave's start
+    waves: list[tuple[str, str, list[str]]] = []
+    puppets = sum(map(len, clusters))
+    per_cluster = max(1, round(PUPPET_SHARE * posts / puppets)) if puppets else 0
+    for members in clusters:
+        for _ in range(per_cluster):
+            start = BASE_TIME + timedelta(seconds=rng.randrange(31 * 86400 - WAVE_SECONDS))
+            tags = ["#diedsuddenly", *rng.sample(WAVE_TAGS, k=rng.randrange(1, 3))]
+            for author in members:
+                moment = start + timedelta(seconds=rng.randrange(WAVE_SECONDS + 1))
+                waves.append((author, _stamp(moment), tags))
+    waves = waves[:posts]
+    slots = set(rng.sample(range(posts), k=len(waves)))
+    planted_posts = iter(waves)
+
     post_rows: list[list[str]] = []
     for n in range(posts):
-        roll = rng.random()
-        if puppet_ids and roll < 0.08:
-            author = rng.choice(puppet_ids)
-            tags = ["#diedsuddenly", *rng.sample(["#covid19", "#vaccine", "#mrna", "#booster"], k=rng.randrange(3))]
+        if n in slots:
+            author, stamp, tags = next(planted_posts)
+            repost = False
         else:
+            roll = rng.random()
             author = rng.choice(ghost_ids) if roll > 0.97 or not organic_ids else rng.choice(organic_ids)
             tags = [f"#{topic}" for topic in rng.sample(TOPICS, k=rng.choice((0, 1, 1, 2, 3)))]
             if "#diedsuddenly" in tags and rng.random() < 0.15:
                 tags[tags.index("#diedsuddenly")] = "#DiedSuddenly"
-        repost = rng.random() < 0.2
+            stamp = _timestamp(rng, 31)
+            repost = rng.random() < 0.2
         text = " ".join(rng.sample(SENTENCES, k=rng.randrange(1, 3))).format(n=n)
         if tags:
             text = f"{text} {' '.join(tags)}"
-        post_rows.append([new_id(), _timestamp(rng, 31), author, "true" if repost else "false", text, "|".join(tags)])
+        post_rows.append([new_id(), stamp, author, "true" if repost else "false", text, "|".join(tags)])
     return post_rows, account_rows
 
 

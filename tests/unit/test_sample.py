@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sockpuppet import read_accounts, read_posts
+from scripts.generate_sample import CLUSTERS
+from sockpuppet import find_similar_accounts, read_accounts, read_posts
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "generate_sample.py"
@@ -44,3 +45,30 @@ def test_committed_sample_has_the_features_the_readme_shows() -> None:
     assert {"#diedsuddenly", "#DiedSuddenly", "#covid19"} <= tags
     assert any(p["author_id"] not in account_ids for p in posts)
     assert {"breaking_news_nyc", "breaking_news_ny", "breaking_news_nyc2"} <= {a["screen_name"] for a in accounts}
+
+
+def test_planted_clusters_coordinate_and_look_alikes_do_not() -> None:
+    # GIVEN the committed sample WHEN the job runs with all signals (default parameters)
+    posts = read_posts(ROOT / "data" / "sample" / "posts.tsv")
+    accounts = read_accounts(ROOT / "data" / "sample" / "accounts.tsv")
+    result = find_similar_accounts(
+        posts, accounts, hashtag="diedsuddenly", signals={"co_hashtag": {}, "creation_bursts": {}, "clusters": True}
+    )
+    assert result.clusters is not None
+    planted = {name for cluster in CLUSTERS for name in cluster}
+    seen_planted = set()
+    for cluster in result.clusters:
+        names = {member["screen_name"] for member in cluster["members"]}
+        size = len(cluster["members"])
+        if names <= planted:
+            # THEN every planted cluster co-posts (every member pair) and was created in a burst
+            seen_planted |= names
+            assert len(cluster["co_hashtag_pairs"]) == size * (size - 1) // 2
+            assert len(cluster["members_in_bursts"]) == size
+            assert cluster["creation_span_seconds"] is not None and cluster["creation_span_seconds"] < 3600
+        else:
+            # AND the other look-alike clusters show neither
+            assert not names & planted
+            assert cluster["co_hashtag_pairs"] == [] and cluster["members_in_bursts"] == []
+    assert seen_planted == planted
+    assert len(result.clusters) > len(CLUSTERS)  # there are organic look-alikes too
