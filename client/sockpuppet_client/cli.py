@@ -26,7 +26,12 @@ from sockpuppet.cli import (
 from sockpuppet.cli import main as cli_main
 from sockpuppet.job import SimilarAccountsResult
 
-__all__ = ["add_remote_command", "main", "run_remote"]
+__all__ = ["TIMEOUT_HINT", "add_remote_command", "main", "run_remote"]
+
+TIMEOUT_HINT = (
+    "sockpuppet: hint: the work does not fit the synchronous route's time limit; run it as a job with --async "
+    "(or --on-timeout job)"
+)
 
 
 def add_remote_command(subparsers: Any) -> None:
@@ -49,6 +54,19 @@ def add_remote_command(subparsers: Any) -> None:
     parser.add_argument("--region", help="AWS region to sign for (default: from the URL, else the profile's)")
     parser.add_argument("--format", choices=("json", "csv"), help="output format (default: from --output, else json)")
     parser.add_argument("--output", "-o", type=Path, help="output file (default: stdout)")
+    parser.add_argument(
+        "--async",
+        dest="run_async",
+        action="store_true",
+        help="run it as a job (POST /v1/jobs: no size or time limit), wait with a progress bar, print the result",
+    )
+    parser.add_argument(
+        "--on-timeout",
+        choices=("fail", "job"),
+        default="fail",
+        help="when the synchronous route answers 504: fail (default, with a hint), or switch to a job",
+    )
+    parser.add_argument("--idempotency-key", help="with --async: the job's Idempotency-Key (same key, same job)")
     parser.set_defaults(handler=run_remote)
 
 
@@ -58,7 +76,7 @@ def run_remote(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError
         from requests import RequestException
 
-        from sockpuppet_client import Client, SigV4Auth, SockpuppetError
+        from sockpuppet_client import Client, JobCancelled, SigV4Auth, SockpuppetError, SyncTimeout
         from sockpuppet_client.auth import region_from_url
     except ImportError as exc:
         raise CliError(
@@ -71,16 +89,29 @@ def run_remote(args: argparse.Namespace) -> int:
         auth = SigV4Auth.from_session(profile=args.profile, region=args.region or region_from_url(args.url))
     except (BotoCoreError, ValueError) as exc:  # unknown profile, no credentials, no region
         raise CliError(f"cannot sign requests: {exc}") from None
+    inputs = {
+        "posts": args.posts,
+        "accounts": args.accounts,
+        "hashtag": args.hashtag,
+        "min_similarity": args.min_similarity,
+        "hashtag_match": args.hashtag_match,
+        "max_pairs": args.max_pairs,
+    }
     try:
         with Client(args.url, auth=auth) as client:
-            body = client.similar_account_pairs(
-                posts=args.posts,
-                accounts=args.accounts,
-                hashtag=args.hashtag,
-                min_similarity=args.min_similarity,
-                hashtag_match=args.hashtag_match,
-                max_pairs=args.max_pairs,
-            )
+            if args.run_async:
+                job = client.submit_job(**inputs, idempotency_key=args.idempotency_key)
+                sys.stderr.write(f"sockpuppet: job {job.job_id}\n")
+                body = job.result()
+            else:
+                on_timeout = "job" if args.on_timeout == "job" else "raise"
+                body = client.similar_account_pairs(**inputs, on_timeout=on_timeout)
+    except JobCancelled as exc:
+        sys.stderr.write(f"sockpuppet: error: {exc}\n")
+        return 1
+    except SyncTimeout as exc:
+        sys.stderr.write(f"sockpuppet: error: {exc}\n{TIMEOUT_HINT}\n")
+        return 1
     except SockpuppetError as exc:
         sys.stderr.write(f"sockpuppet: error: {exc}\n")
         return 2 if 400 <= exc.status < 500 else 1

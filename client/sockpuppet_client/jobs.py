@@ -237,7 +237,8 @@ class _ProgressBar:
         if total is not None and self._bar.total != total:
             self._bar.total = total
         self._bar.set_description(progress.get("phase") or document["status"], refresh=False)
-        self._bar.update((progress.get("shards_done") or 0) - self._bar.n)
+        self._bar.n = progress.get("shards_done") or 0
+        self._bar.refresh()  # one poll per draw: tqdm's own rate limit would drop quick ones
 
     def close(self) -> None:
         if self._bar is not None:

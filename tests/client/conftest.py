@@ -56,7 +56,7 @@ class RecordingServer:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-            do_GET = do_POST = _handle
+            do_GET = do_POST = do_DELETE = _handle
 
             def log_message(self, format: str, *args: object) -> None:
                 return
