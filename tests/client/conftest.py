@@ -82,15 +82,23 @@ def api() -> Iterator[RecordingServer]:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on a free local port, with the test bucket."""
+def moto_server() -> Iterator[str]:
+    """moto's server on a free local port (its endpoint URL)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    s3_client(endpoint).create_bucket(Bucket=BUCKET)
-    yield endpoint
+    yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def s3_endpoint(moto_server: str) -> str:
+    """moto's S3 server with the test bucket. The server shares moto's in-process state, which every ``mock_aws``
+    block resets when it ends (``test_jobs_function``): the bucket is made sure of for each test."""
+    client = s3_client(moto_server)
+    if not any(bucket["Name"] == BUCKET for bucket in client.list_buckets()["Buckets"]):
+        client.create_bucket(Bucket=BUCKET)
+    return moto_server
 
 
 def s3_client(endpoint: str) -> Any:
