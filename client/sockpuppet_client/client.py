@@ -372,7 +372,7 @@ class Client:
         """
         params = _params(hashtag, min_similarity, hashtag_match, max_pairs, None)
         headers = {**_GZIP_JSON, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
-        _, response = self._send_job(
+        response = self._send_job(
             params,
             posts=posts,
             accounts=accounts,
