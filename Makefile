@@ -11,15 +11,19 @@ SAM := $(SAM_VENV)/bin/sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY ?= 0
 
-.PHONY: help venv sam-venv install lint format test test-unit test-integration bench run invoke build validate fuzz load audit clean sample
+.PHONY: help venv sam-venv install lock requirements lint format test test-unit test-integration bench run invoke build validate fuzz load audit clean sample
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml layers/sockpuppet/requirements.txt functions/api/requirements.txt
+# Every environment installs the versions of uv.lock: the dev/CI virtualenv with `uv sync --frozen`, and the
+# Lambda artifacts through the requirements.txt files `make requirements` exports from the lock (sam build reads them).
+LAMBDA_PLATFORM := --python-version 3.12 --python-platform aarch64-manylinux_2_28
+LAMBDA_REQUIREMENTS := layers/sockpuppet/requirements.txt functions/api/requirements.txt functions/jobs/requirements.txt
+
+$(VENV)/.installed: pyproject.toml uv.lock
 	command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	uv venv --quiet --allow-existing -p $(PYTHON312) $(VENV)
-	uv pip install --quiet -p $(PY) -e '.[dev]'
+	uv sync --quiet --frozen --extra dev -p $(PYTHON312)
 	touch $@
 
 $(SAM_VENV)/.installed:
@@ -31,6 +35,18 @@ $(SAM_VENV)/.installed:
 venv: $(VENV)/.installed ## create .venv (Python 3.12, library + API + dev tools)
 sam-venv: $(SAM_VENV)/.installed ## create .venv-sam (aws-sam-cli, kept apart from the runtime deps)
 install: venv sam-venv ## both virtualenvs
+
+lock: ## re-resolve uv.lock from pyproject.toml, then re-export the Lambda requirements from it
+	uv lock
+	$(MAKE) requirements
+
+requirements: ## the layer's and functions' requirements.txt: their requirements.in pinned to uv.lock (arm64)
+	constraints=$$(mktemp) && trap 'rm -f $$constraints' EXIT && \
+	uv export --quiet --frozen --no-hashes --no-emit-project --all-extras -o $$constraints && \
+	for target in $(LAMBDA_REQUIREMENTS); do \
+		uv pip compile --quiet $${target%.txt}.in -c $$constraints $(LAMBDA_PLATFORM) \
+			--no-annotate --custom-compile-command "make requirements" -o $$target || exit 1; \
+	done
 
 lint: venv ## ruff check + format check
 	$(VENV)/bin/ruff check .
@@ -74,7 +90,7 @@ load: install ## bounded load test (locust, headless) against a fresh local stac
 	$(PY) -m sockpuppet_local.load $(LOAD_ARGS)
 
 audit: venv ## dependency vulnerability audit of the runtime requirements
-	$(VENV)/bin/pip-audit --strict -r layers/sockpuppet/requirements.txt -r functions/api/requirements.txt
+	$(VENV)/bin/pip-audit --strict -r layers/sockpuppet/requirements.txt -r functions/api/requirements.txt -r functions/jobs/requirements.txt
 
 clean: ## remove build artefacts and virtualenvs
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis build *.egg-info
