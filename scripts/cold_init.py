@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import sys
 
-from sockpuppet_local.stack import function_env
+from sockpuppet_local.stack import JOB_TTL_DAYS, JOBS_TABLE, function_env
 
 FUNCTION = "import sockpuppet_api.app"
 BASELINE = """
@@ -48,6 +48,9 @@ def measure(runs: int) -> dict[str, list[float]]:
     env = {
         **os.environ,
         **function_env("http://127.0.0.1:9"),
+        "JOBS_TABLE": JOBS_TABLE,
+        "JOBS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:sockpuppet-jobs",
+        "JOB_TTL_DAYS": JOB_TTL_DAYS,
         "LAMBDA_TASK_ROOT": os.getcwd(),
         "AWS_LAMBDA_FUNCTION_NAME": "sockpuppet",
     }
