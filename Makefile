@@ -11,7 +11,7 @@ SAM := $(SAM_VENV)/bin/sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY ?= 0
 
-.PHONY: help venv sam-venv install lock requirements lint format test test-unit test-integration bench run invoke build validate fuzz load audit clean sample
+.PHONY: help venv sam-venv install lock requirements chromium report-screenshot lint format test test-unit test-integration bench run invoke build validate fuzz load audit clean sample
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -48,6 +48,14 @@ requirements: ## the layer's and functions' requirements.txt: their requirements
 			--no-annotate --custom-compile-command "make requirements" -o $$target || exit 1; \
 	done
 
+chromium: ## headless Chromium for the browser test and the report screenshot (Debian package; installed when missing)
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+report-screenshot: venv chromium ## docs/report.png: the sample's HTML report (all signals) as headless Chromium renders it
+	$(PY) scripts/report_screenshot.py --out docs/report.png
+
 lint: venv ## ruff check + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -56,12 +64,12 @@ format: venv ## ruff fix + format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: install ## lint + all tests (unit, property, integration, sam validate/build)
+test: install chromium ## lint + all tests (unit, property, browser, integration, sam validate/build)
 	$(MAKE) lint
 	PATH="$(CURDIR)/$(SAM_VENV)/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup
 
 test-unit: venv ## unit + property tests only
-	$(PY) -m pytest -m "not integration and not sam"
+	$(PY) -m pytest -m "not integration and not sam and not browser"
 
 bench: venv ## engine vs reference loop vs cdist, whole CLI, API upload job (BENCH_SCALE=0.1: sizes / 10)
 	$(PY) -m benchmarks.run $(if $(BENCH_SCALE),--scale $(BENCH_SCALE))

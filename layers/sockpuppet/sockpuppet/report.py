@@ -7,7 +7,9 @@ dashed edges are co-hashtag pairs labelled with the shared hashtags. Positions c
 Fruchterman-Reingold layout (:func:`networkx.spring_layout`, seeded, so the same input draws the same picture);
 clusters above :data:`SPRING_MAX_NODES` members are laid out on a circle (:func:`networkx.circular_layout`).
 Edge labels are written on the drawing while a cluster has at most :data:`LABEL_MAX_EDGES` edges; beyond that each
-edge still carries its label as a tooltip (SVG ``<title>``), so a 200-member cluster stays legible.
+edge still carries its label as a tooltip (SVG ``<title>``); beyond :data:`DENSE_EDGES` edges the name-similarity
+edges are thin and faint; drawings keep their size (names stay legible) and scroll inside their box, so a 200-member
+cluster stays readable.
 
 networkx is a dependency of the CLI extra (``pip install 'sockpuppet[cli]'``), imported only here.
 """
@@ -27,6 +29,8 @@ SPRING_MAX_NODES = 400
 """Largest cluster laid out with the spring layout (networkx needs scipy beyond 500 nodes)."""
 LABEL_MAX_EDGES = 80
 """Most edges whose labels are written on the drawing (more: labels as tooltips only)."""
+DENSE_EDGES = 300
+"""Beyond this many edges name-similarity edges are drawn thin and faint."""
 LAYOUT_SEED = 7
 
 _CSS = """
@@ -38,8 +42,9 @@ text-align:left;vertical-align:top}th{background:#eef1f6}td.num{text-align:right
 section.cluster{background:#fff;border:1px solid #d9dde5;border-radius:6px;padding:12px 18px;margin:18px 0}
 section.cluster h2{margin:0 0 8px;font-size:18px}.evidence{display:flex;flex-wrap:wrap;gap:8px;margin:6px 0 10px}
 .badge{border-radius:12px;padding:2px 10px;background:#eef1f6}.badge.hit{background:#ffe2c2}
-.legend span{margin-right:16px}.muted{color:#6b7385}svg.graph{border:1px solid #e3e6ec;background:#fcfcfd;
-max-width:100%;height:auto}svg text{font-family:system-ui,sans-serif}.yes{color:#b34700;font-weight:600}
+.legend span{margin-right:16px}.muted{color:#6b7385}svg.graph{border:1px solid #e3e6ec;background:#fcfcfd}
+.drawing{overflow:auto;max-width:100%;max-height:1600px}svg text{font-family:system-ui,sans-serif}
+.yes{color:#b34700;font-weight:600}
 code{font-size:12px}
 """
 
@@ -84,8 +89,8 @@ def cluster_svg(cluster: Mapping[str, Any], name_pairs: Sequence[Sequence[Any]])
         positions = nx.spring_layout(graph, seed=LAYOUT_SEED, k=2.2 / math.sqrt(n), iterations=100)
     else:
         positions = nx.circular_layout(graph)
-    side = max(420, int(130 * math.sqrt(n)))
-    margin = 70
+    side = max(600, int(130 * math.sqrt(n)))
+    margin = 120
     scale = (side - 2 * margin) / 2
 
     def xy(node: str) -> tuple[float, float]:
@@ -94,7 +99,11 @@ def cluster_svg(cluster: Mapping[str, Any], name_pairs: Sequence[Sequence[Any]])
 
     edge_count = len(name_pairs) + len(cluster["co_hashtag_pairs"])
     write_labels = edge_count <= LABEL_MAX_EDGES
-    font = 12 if n <= 30 else 10 if n <= 100 else 8
+    font = 12 if n <= 30 else 10 if n <= 100 else 9
+    # dense graphs: faint name edges, so that nodes, names and co-hashtag edges stay visible
+    faint = edge_count > DENSE_EDGES
+    name_style = 'stroke="#3b6fd1" ' + ('stroke-width="0.6" stroke-opacity="0.15"' if faint else 'stroke-width="2"')
+    co_style = 'stroke="#e07b00" stroke-dasharray="6 4" ' + ('stroke-width="1.5"' if faint else 'stroke-width="2"')
     parts = [
         f'<svg class="graph" xmlns="http://www.w3.org/2000/svg" width="{side}" height="{side}" '
         f'viewBox="0 0 {side} {side}" role="img" aria-label="graph of {n} accounts">'
@@ -115,9 +124,9 @@ def cluster_svg(cluster: Mapping[str, Any], name_pairs: Sequence[Sequence[Any]])
             )
 
     for a, b, score in name_pairs:
-        edge(a, b, f"{score:.3f}", 'stroke="#3b6fd1" stroke-width="2"', -3)
+        edge(a, b, f"{score:.3f}", name_style, -3)
     for a, b, count, tags in cluster["co_hashtag_pairs"]:
-        edge(a, b, f"{count}: {' '.join(tags)}", 'stroke="#e07b00" stroke-width="2" stroke-dasharray="6 4"', 11)
+        edge(a, b, f"{count}: {' '.join(tags)}", co_style, 11)
     bursty = set(cluster["members_in_bursts"])
     for member in members:
         x, y = xy(member["id"])
@@ -238,7 +247,9 @@ def _cluster_section(
         f"<span{hit if bursty else plain}>{len(bursty)} of {len(members)} members created in a burst</span>",
         f"<span{plain}>created within {escape(_fmt_seconds(cluster['creation_span_seconds']))}</span>",
         "</div>",
+        '<div class="drawing">',
         cluster_svg(cluster, name_pairs),
+        "</div>",
         "<h3>Members</h3><table><tr><th>screen name</th><th>id</th><th>created</th><th>in a burst</th></tr>",
     ]
     for member in members:
