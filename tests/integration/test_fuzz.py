@@ -46,6 +46,11 @@ BUDGET: dict[tuple[str, str], int] = {
     ("POST", "/v1/uploads"): 300,
     ("GET", "/health"): 20,
     ("GET", "/openapi.json"): 20,
+    # Every accepted job runs the state machine on the stack's workers: fewer cases than the synchronous route.
+    ("POST", "/v1/jobs"): 150,
+    ("GET", "/v1/jobs"): 60,
+    ("GET", "/v1/jobs/{job_id}"): 40,
+    ("DELETE", "/v1/jobs/{job_id}"): 40,
 }
 """Most cases per operation and generation mode (fewer when hypothesis exhausts a small input space)."""
 MIN_TOTAL_CASES = 2000
@@ -57,8 +62,16 @@ CHECKS = [
     negative_data_rejection,
 ]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
-NOTHING_TO_VIOLATE = {("GET", "/health"), ("GET", "/openapi.json")}
-"""Operations without parameters or body: there is no negative case to generate."""
+NOTHING_TO_VIOLATE = {
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/jobs/{job_id}"),
+    ("DELETE", "/v1/jobs/{job_id}"),
+}
+"""Operations without parameters or body, or whose only parameter is any string (a job id: unknown ones are 404):
+there is no negative case to generate."""
+TAKES_INPUTS = {("POST", PAIRS_PATH), ("GET", PAIRS_PATH), ("POST", "/v1/jobs")}
+"""Operations taking a job's inputs (completed by :func:`complete_inputs` in positive cases)."""
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +167,7 @@ def fuzz_operation(
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def fuzz(case: schemathesis.Case) -> None:
-        if mode is GenerationMode.POSITIVE and path == PAIRS_PATH:
+        if mode is GenerationMode.POSITIVE and (method, path) in TAKES_INPUTS:
             complete_inputs(case)
         response = case.call_and_validate(base_url=base_url, session=session, checks=CHECKS)
         if response.status_code == 200 and path == PAIRS_PATH:

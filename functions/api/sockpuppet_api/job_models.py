@@ -1,10 +1,14 @@
-"""Pydantic models of the job routes' responses (they make the OpenAPI document; the routes serialize dicts)."""
+"""Pydantic models of the job routes' responses (they make the OpenAPI document; the routes serialize dicts).
+
+Nothing validates with them at run time, so their schemas are built when the OpenAPI document is (``defer_build``):
+the cold start does not pay for them.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from sockpuppet_api.models import ErrorInfo
 
@@ -12,10 +16,13 @@ __all__ = ["JobCreatedResponse", "JobListResponse", "JobProgress", "JobResponse"
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JobPhase = Literal["loading", "filtering", "searching", "merging"]
+_DEFERRED = ConfigDict(defer_build=True)
 
 
 class JobCreatedResponse(BaseModel):
     """202 body of ``POST /v1/jobs`` (the ``Location`` header repeats ``status_url``)."""
+
+    model_config = _DEFERRED
 
     job_id: str
     status: Literal["queued"]
@@ -26,6 +33,8 @@ class JobCreatedResponse(BaseModel):
 class JobProgress(BaseModel):
     """Where a job is: its phase (null while queued) and the search shards done so far."""
 
+    model_config = _DEFERRED
+
     phase: JobPhase | None
     shards_done: int
     shards_total: int | None = Field(description="known once the inputs are loaded and filtered")
@@ -33,6 +42,8 @@ class JobProgress(BaseModel):
 
 class JobResponse(BaseModel):
     """200 body of ``GET`` / ``DELETE /v1/jobs/{job_id}``."""
+
+    model_config = _DEFERRED
 
     job_id: str
     status: JobStatus
@@ -50,6 +61,8 @@ class JobResponse(BaseModel):
 class JobSummary(BaseModel):
     """One job of ``GET /v1/jobs``."""
 
+    model_config = _DEFERRED
+
     job_id: str
     status: JobStatus
     created_at: str
@@ -59,6 +72,8 @@ class JobSummary(BaseModel):
 
 class JobListResponse(BaseModel):
     """200 body of ``GET /v1/jobs``: the caller's jobs, newest first."""
+
+    model_config = _DEFERRED
 
     jobs: list[JobSummary]
     next_token: str | None = Field(description="pass as next_token for the next page; null on the last page")
