@@ -135,3 +135,19 @@ def test_search_shard_deadline_and_progress() -> None:
     calls: list[tuple[int, int]] = []
     search_shard(names, 0.8, shard, progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (4, 4)
+
+
+def test_layout_is_reused_only_for_the_same_list_object() -> None:
+    # GIVEN two lists of names, the second a copy of the first with one name changed, and shards of each
+    first = ["anna_smith", "anna_smyth", "jo_brown", "jo_br0wn", "mike", "mikey", None, "anna_smith"]
+    second = [*first]
+    second[2] = "jo_browne"
+    plans = {id(names): plan_shards(names, 0.7, max_names=4) for names in (first, second)}
+    # WHEN their shards are searched interleaved (first, second, first again: the kept layout switches lists)
+    results: dict[int, list[PairArrays]] = {id(first): [], id(second): []}
+    for names in (first, second, first):
+        results[id(names)] = [search_shard(names, 0.7, shard) for shard in plans[id(names)]]
+    # THEN every list's merged shards equal the engine's result on that list
+    for names in (first, second):
+        merged = merge_shards(results[id(names)], len(names))
+        assert as_tuples(merged) == as_tuples(similar_name_pairs(names, 0.7))
