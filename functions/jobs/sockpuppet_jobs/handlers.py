@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
+import botocore.session
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,9 +22,11 @@ from sockpuppet_jobs.storage import JobStore
 logger = Logger()
 tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
+# botocore directly (pinned in requirements.txt, like the API function's): no boto3 of the runtime mixed with it
+_session = botocore.session.get_session()
 _retries = Config(retries={"mode": "standard"})
-store = JobStore(boto3.client("s3", config=_retries), settings.payload_bucket)
-records = JobRecords(boto3.client("dynamodb", config=_retries), settings.jobs_table)
+store = JobStore(_session.create_client("s3", config=_retries), settings.payload_bucket)
+records = JobRecords(_session.create_client("dynamodb", config=_retries), settings.jobs_table)
 
 
 def _observe(event: dict[str, Any]) -> None:
