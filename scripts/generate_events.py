@@ -37,8 +37,6 @@ EPOCH_MS = 1767225600000  # 2026-01-01T00:00:00Z
 N_ACCOUNTS = 30
 N_POSTS = 50
 
-_TSV_ONLY_FIELDS = ("created_at", "text")
-
 
 def sample_slice() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """About 50 posts / 30 accounts from the sample: pair members first, then other posters, in file order."""
@@ -164,6 +162,11 @@ def build() -> dict[str, dict[str, Any]]:
     uploads = {"posts_upload_id": POSTS_UPLOAD_ID, "accounts_upload_id": ACCOUNTS_UPLOAD_ID, "hashtag": HASHTAG}
     bad_posts = [dict(p) for p in posts[:3]]
     del bad_posts[1]["author_id"]
+    signals = {"co_hashtag": {"window_seconds": 60, "min_shared": 2}, "creation_bursts": {}, "clusters": True}
+    account_ids = {a["id"] for a in accounts}
+    untimed = next(i for i, p in enumerate(posts) if p["author_id"] in account_ids and HASHTAG in (p["hashtags"] or ()))
+    bad_times = [dict(p) for p in posts]
+    bad_times[untimed]["created_at"] = "yesterday"
     events = {
         "health": event("GET", "/health", signed=False, request_id="req-health", route_key="GET /health"),
         "get_openapi": event("GET", "/openapi.json", signed=False, request_id="req-openapi"),
@@ -259,6 +262,27 @@ def build() -> dict[str, dict[str, Any]]:
             body=_json({"posts_upload_id": MISSING_UPLOAD_ID, "accounts": accounts, "hashtag": HASHTAG}),
             headers=json_headers,
             request_id="req-unknown-upload",
+        ),
+        "post_pairs_signals": event(
+            "POST",
+            "/v1/similar-account-pairs",
+            body=_json({**job, "signals": signals}),
+            headers=json_headers,
+            request_id="req-post-signals",
+        ),
+        "error_signals_created_at": event(
+            "POST",
+            "/v1/similar-account-pairs",
+            body=_json({**job, "posts": bad_times, "signals": {"co_hashtag": {}}}),
+            headers=json_headers,
+            request_id="req-signals-created-at",
+        ),
+        "post_job_signals": event(
+            "POST",
+            "/v1/jobs",
+            body=_json({**job, "signals": signals}),
+            headers=json_headers,
+            request_id="req-job-signals",
         ),
         "post_job_inline": event(
             "POST", "/v1/jobs", body=_json(job), headers=json_headers, request_id="req-post-job-inline"

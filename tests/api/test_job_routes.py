@@ -417,3 +417,19 @@ def test_other_methods_are_405_with_allow(api: ModuleType, method: str, path: st
     result = invoke(api, event)
     assert result.status == 405
     assert result.headers["allow"] == allow
+
+
+def test_post_with_signals_stores_them_and_rejects_bad_times_like_the_sync_route(api: ModuleType) -> None:
+    # GIVEN the job with all signals WHEN posted THEN request.json carries the signals as validated
+    created = submit(api, load_event("post_job_signals"))
+    stored = s3_json(record(created["job_id"])["request_key"])
+    assert stored["signals"] == {
+        "co_hashtag": {"window_seconds": 60, "min_shared": 2},
+        "creation_bursts": {"window_seconds": 3600, "min_accounts": 3},
+        "clusters": True,
+    }
+    # AND an unparseable created_at a signal needs is the sync route's 422, before anything runs
+    sync = load_event("error_signals_created_at")
+    job = at(sync, "/v1/jobs")
+    assert_same_error(invoke(api, job), invoke(api, sync))
+    assert len(executions()) == 1

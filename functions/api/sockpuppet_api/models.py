@@ -36,6 +36,7 @@ __all__ = [
     "HealthResponse",
     "PairsRequest",
     "PairsResponse",
+    "SignalsRequest",
     "UploadRequest",
     "UploadResponse",
 ]
@@ -141,6 +142,42 @@ HashtagMatch = Literal["exact", "case_insensitive"]
 ResultDelivery = Literal["auto", "inline", "url"]
 
 
+class CoHashtagOptions(BaseModel):
+    """Parameters of the co-hashtag signal (contract section 5)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    window_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        default=60, description="largest difference between the two posts' created_at (inclusive)"
+    )
+    min_shared: Annotated[int, BeforeValidator(_whole_number), Field(ge=1)] = Field(
+        default=2, description="fewest distinct shared hashtags reported"
+    )
+
+
+class BurstOptions(BaseModel):
+    """Parameters of the creation-burst signal (contract section 5)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    window_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        default=3600, description="largest gap between consecutive account creations inside a burst (inclusive)"
+    )
+    min_accounts: Annotated[int, BeforeValidator(_whole_number), Field(ge=2)] = Field(
+        default=3, description="smallest burst reported"
+    )
+
+
+class SignalsRequest(BaseModel):
+    """Coordination signals to add to the result; they need parseable ``created_at`` values (422 where one is not)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    co_hashtag: CoHashtagOptions | None = None
+    creation_bursts: BurstOptions | None = None
+    clusters: bool = False
+
+
 class PairsRequest(BaseModel):
     """Body of ``POST /v1/similar-account-pairs``: each of posts/accounts inline or as an upload id."""
 
@@ -166,6 +203,9 @@ class PairsRequest(BaseModel):
     hashtag_match: HashtagMatch = "exact"
     max_pairs: MaxPairs = None
     result_delivery: ResultDelivery = "auto"
+    signals: SignalsRequest | None = Field(
+        default=None, description="coordination signals: co-hashtag pairs, creation bursts, clusters with evidence"
+    )
 
     @field_validator("posts", "accounts", "posts_upload_id", "accounts_upload_id", mode="before")
     @classmethod
@@ -195,6 +235,34 @@ class PairsRequest(BaseModel):
         return self
 
 
+class Burst(BaseModel):
+    """A maximal run of matched accounts created at most ``window_seconds`` apart."""
+
+    start: str = Field(description="ISO 8601 UTC")
+    end: str = Field(description="ISO 8601 UTC")
+    account_ids: list[str] = Field(description="by (created_at, accounts-input index)")
+
+
+class ClusterMember(BaseModel):
+    """A cluster member."""
+
+    id: str
+    screen_name: str | None
+    created_at: str | None = Field(description="ISO 8601 UTC; null when the account has no time")
+
+
+class Cluster(BaseModel):
+    """A connected component of the similar-name pair graph with its evidence."""
+
+    members: list[ClusterMember] = Field(description="accounts-input order")
+    pair_count: int
+    min_similarity: float
+    max_similarity: float
+    co_hashtag_pairs: list[tuple[str, str, int, list[str]]] = Field(description="co-hashtag pairs inside the cluster")
+    creation_span_seconds: float | None = Field(description="null when a member has no creation time")
+    members_in_bursts: list[str] = Field(description="members (input order) in a reported creation burst")
+
+
 class PairsResponse(BaseModel):
     """200 body of the similar-account-pairs routes (also the document stored in S3 for URL delivery)."""
 
@@ -209,6 +277,17 @@ class PairsResponse(BaseModel):
     truncated: bool
     result_url: str | None = Field(description="presigned GET URL of the full result (gzip JSON)")
     result_expires_at: str | None = Field(description="ISO 8601 UTC expiry of result_url")
+    co_hashtag_pairs: list[tuple[str, str, int, list[str]]] | None = Field(
+        default=None,
+        description="[id_a, id_b, shared hashtag count, sorted shared hashtags]; only when asked; null when the "
+        "result is at result_url",
+    )
+    creation_bursts: list[Burst] | None = Field(
+        default=None, description="only when asked; null when the result is at result_url"
+    )
+    clusters: list[Cluster] | None = Field(
+        default=None, description="only when asked; null when the result is at result_url"
+    )
 
 
 class UploadRequest(BaseModel):

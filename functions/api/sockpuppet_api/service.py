@@ -167,7 +167,14 @@ def _records(
     upload_id = getattr(request, f"{kind}_upload_id")
     where: Loc = [source, f"{kind}_upload_id"]
     try:
-        columns = store.read_columns(owner, upload_id, kind=kind, deadline=deadline, max_records=settings.max_records)
+        columns = store.read_columns(
+            owner,
+            upload_id,
+            kind=kind,
+            deadline=deadline,
+            max_records=settings.max_records,
+            created_at=request.signals is not None,
+        )
     except (UploadNotFound, UploadTooLarge) as exc:
         exc.loc = where
         raise
@@ -288,6 +295,7 @@ def _check_inline(request: PairsRequest, source: str) -> None:
                 hashtag=request.hashtag,
                 min_similarity=request.min_similarity,
                 hashtag_match=request.hashtag_match,
+                signals=_signals(request),
             )
         elif request.posts is not None:
             post_rows(request.posts)
@@ -299,6 +307,11 @@ def _check_inline(request: PairsRequest, source: str) -> None:
 
 
 # --- the job ---------------------------------------------------------------------------------------------------
+
+
+def _signals(request: PairsRequest) -> dict[str, Any] | None:
+    """The request's ``signals`` as the library takes them (``None``: none asked)."""
+    return None if request.signals is None else request.signals.model_dump(exclude_none=True)
 
 
 @tracer.capture_method(capture_response=False)  # results can be megabytes: not X-Ray metadata
@@ -321,6 +334,7 @@ def run(request: PairsRequest, inputs: Inputs, *, source: str, deadline: float) 
             min_similarity=request.min_similarity,
             hashtag_match=request.hashtag_match,
             max_pairs=settings.max_pairs if request.max_pairs is None else request.max_pairs,
+            signals=_signals(request),
             deadline=deadline,
         )
     except InputError as exc:
@@ -381,6 +395,10 @@ def result_document(result: SimilarAccountsResult, *, deadline: float | None = N
     return b"".join(parts)
 
 
+SIGNAL_FIELDS = ("co_hashtag_pairs", "creation_bursts", "clusters")
+"""Response fields of the coordination signals (present only when asked; null in a URL-delivered body)."""
+
+
 def _inline_size(payload: bytes) -> int:
     """Bytes the body takes in the Lambda response, where it travels as a JSON string (``"`` and ``\\`` escaped).
 
@@ -419,8 +437,10 @@ def deliver(
     url, expires_at = store.put_result(owner, document, deadline=deadline)
     metrics.add_metric(name="ResultsOffloaded", unit=MetricUnit.Count, value=1)
     summary = replace(result, similar_account_pairs=[]).to_dict()
+    # like the pairs, the signals (they grow with the input) are only in the stored document
+    moved = {key: None for key in SIGNAL_FIELDS if key in summary}
     return orjson.dumps(
-        summary | {"similar_account_pairs": None, "result_url": url, "result_expires_at": _iso(expires_at)}
+        summary | {"similar_account_pairs": None, **moved, "result_url": url, "result_expires_at": _iso(expires_at)}
     )
 
 

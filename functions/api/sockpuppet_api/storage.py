@@ -476,16 +476,24 @@ class PayloadStore:
         return self._read(owner, upload_id, kind, deadline, lambda body, fmt: load_records(body, kind=kind, format=fmt))
 
     def read_columns(
-        self, owner: str, upload_id: str, *, kind: Kind, deadline: float | None = None, max_records: int | None = None
+        self,
+        owner: str,
+        upload_id: str,
+        *,
+        kind: Kind,
+        deadline: float | None = None,
+        max_records: int | None = None,
+        created_at: bool = False,
     ) -> PostColumns | AccountColumns:
-        """Stream ``owner``'s upload from S3 into columns (:func:`sockpuppet.loaders.read_columns`, no ``created_at``).
+        """Stream ``owner``'s upload from S3 into columns (:func:`sockpuppet.loaders.read_columns`).
 
         Same parameters and errors as :meth:`read_records`, plus ``max_records``: reading stops at the first record
-        over it with :class:`sockpuppet.errors.RecordLimitExceeded` (``None``: no limit).
+        over it with :class:`sockpuppet.errors.RecordLimitExceeded` (``None``: no limit); and ``created_at``: also
+        keep the raw ``created_at`` values (only the coordination signals need them).
         """
 
         def parse(stream: Any, fmt: Fmt) -> PostColumns | AccountColumns:
-            return read_columns(stream, kind=kind, format=fmt, max_records=max_records, created_at=False)
+            return read_columns(stream, kind=kind, format=fmt, max_records=max_records, created_at=created_at)
 
         return self._read(owner, upload_id, kind, deadline, parse)
 
