@@ -258,3 +258,42 @@ def test_deadline_is_kept_on_worst_cases(case: str) -> None:
     with pytest.raises(DeadlineExceeded):
         similar_name_pairs(names, threshold, deadline=deadline, method=method)
     assert time.monotonic() - deadline < OVERSHOOT
+
+
+def _typed_pairs(pairs: list[tuple]) -> list[tuple]:
+    """Pairs with the types of their ids (``1 == True == 1.0`` in Python; the drop-in must keep them apart)."""
+    return [(type(a), a, type(b), b, s) for a, b, s in pairs]
+
+
+mixed_ids = st.sampled_from([1, True, 1.0, "1", 0, False, 0.0, "0", 2, "u2", -1, None, (1, 2)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    accounts=st.lists(
+        st.tuples(mixed_ids, st.one_of(handles, st.just(""), st.none(), small_alphabet)),
+        unique_by=lambda account: (type(account[0]), account[0]),
+        max_size=13,
+    ),
+    threshold=thresholds,
+)
+def test_drop_in_keys_accounts_by_ids_as_given(accounts: list[tuple], threshold: float) -> None:
+    # GIVEN accounts whose ids differ only by type (1, True, 1.0), with empty and missing names WHEN paired by the
+    # drop-in THEN exactly the reference's tuples, ids as given (types kept), order and floats
+    records = [{"id": ident, "screen_name": name, "created_at": "x"} for ident, name in accounts]
+    ours = get_similar_screen_names(records, threshold)
+    assert _typed_pairs(ours) == _typed_pairs(ref_get_similar_screen_names(records, threshold))
+
+
+def test_drop_in_unhashable_ids_and_identical_duplicates() -> None:
+    # GIVEN unhashable ids (the reference never hashes them) and an identical duplicate record
+    # WHEN paired THEN the reference's pairs over the accounts, the duplicate counted once
+    accounts = [
+        {"id": ["a"], "screen_name": "anna_smith"},
+        {"id": {"k": 1}, "screen_name": "anna_smith1"},
+        {"id": 1, "screen_name": "anna_smith2"},
+        {"id": True, "screen_name": "anna_smith2"},
+        {"id": 1, "screen_name": "anna_smith2"},
+    ]
+    assert get_similar_screen_names(accounts, 0.8) == ref_get_similar_screen_names(accounts[:4], 0.8)
+    assert [type(b) for _, b, _ in get_similar_screen_names(accounts, 0.8)][-1] is bool

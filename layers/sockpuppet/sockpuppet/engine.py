@@ -813,8 +813,16 @@ def distinct_pairs(
     return search.result()
 
 
+_UNHASHABLE = object()
+
+
 def get_similar_screen_names(accounts: list[dict], min_similarity: float) -> list[tuple[str, str, float]]:
     """Pairs of accounts with similar screen names (the original exercise's function, same results, scalable).
+
+    A drop-in for the reference function: accounts are keyed by their ids as given (``1``, ``True`` and ``1.0``
+    are three ids, as in the reference, although Python's ``==`` equates them), two records of one id with the
+    same screen name count once, and two accounts with an empty screen name ``""`` pair with similarity 1.0 like
+    rapidfuzz scores them (``None`` names never pass a threshold in [0, 1]).
 
     Parameters
     ----------
@@ -833,14 +841,27 @@ def get_similar_screen_names(accounts: list[dict], min_similarity: float) -> lis
     ValueError
         (:class:`~sockpuppet.errors.InputError`) when one id has records with different screen names.
     """
-    ids: dict[Any, Any] = {}
+    positions: dict[Any, int] = {}
+    ids: list[Any] = []
+    names: list[Any] = []
     for index, account in enumerate(accounts):
-        known = ids.setdefault(account["id"], account["screen_name"])
-        if known != account["screen_name"]:
-            raise InputError.at(("accounts", index, "id"), f"conflicting duplicate account id {account['id']!r}")
-    keys = list(ids)
-    found = similar_name_pairs([ids[key] for key in keys], min_similarity)
-    return [
-        (keys[i], keys[j], s)
-        for i, j, s in zip(found.first.tolist(), found.second.tolist(), found.score.tolist(), strict=True)
-    ]
+        ident, name = account["id"], account["screen_name"]
+        key: tuple[Any, Any] = (type(ident), ident)
+        try:
+            hash(key)
+        except TypeError:
+            key = (_UNHASHABLE, index)
+        position = positions.setdefault(key, len(ids))
+        if position == len(ids):
+            ids.append(ident)
+            names.append(name)
+        elif names[position] != name:
+            raise InputError.at(("accounts", index, "id"), f"conflicting duplicate account id {ident!r}")
+    found = similar_name_pairs(names, min_similarity)
+    first, second, score = found.first.tolist(), found.second.tolist(), found.score.tolist()
+    empty = [index for index, name in enumerate(names) if isinstance(name, str) and not name]
+    if len(empty) > 1 and min_similarity < 1.0:
+        # rapidfuzz scores two empty strings 1.0 (distance 0 over length 0); the engine never pairs empty names
+        merged = sorted([*zip(first, second, score, strict=True), *((i, j, 1.0) for i, j in combinations(empty, 2))])
+        return [(ids[i], ids[j], s) for i, j, s in merged]
+    return [(ids[i], ids[j], s) for i, j, s in zip(first, second, score, strict=True)]

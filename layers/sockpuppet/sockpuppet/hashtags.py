@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from sockpuppet.errors import InputError
-from sockpuppet.records import PostRow, post_rows
+from sockpuppet.records import PostRow
 
 __all__ = ["HashtagMatch", "authors_with_hashtag", "get_hashtag_accounts", "normalize_hashtag"]
 
@@ -74,32 +74,33 @@ def authors_with_hashtag(rows: Iterable[PostRow], hashtag: str, *, match: Hashta
     raise InputError.at(("hashtag_match",), f"must be one of {', '.join(_MATCHES)}, got {match!r}")
 
 
-def get_hashtag_accounts(posts: list[dict], hashtag: str, *, match: HashtagMatch = "exact") -> list[str]:
+def get_hashtag_accounts(posts: list[dict], hashtag: str) -> list[str]:
     """From a set of posts, return the ids of all accounts that posted a hashtag (excluding reposts).
 
-    Same results as the reference function of the original exercise (compared as sets; here the order is
-    deterministic: first-seen order), with the contract's input handling: records are validated (ids as strings,
-    ``is_repost`` as a real boolean, so a TSV ``"false"`` counts as not a repost), a pipe-separated ``hashtags``
-    string is split into tags rather than substring-matched, and a hashtag without its ``#`` gets one.
+    A drop-in for the reference function of the original exercise: the same test on every post
+    (``not post["is_repost"] and post["hashtags"] and hashtag in post["hashtags"]``, so the hashtag is taken
+    literally: no ``#`` is added, an empty hashtag is not an error, and a string ``hashtags`` is tested with
+    ``in`` as the reference does) and the same ids, each once as the reference's set keeps them. Only the order
+    differs: first-seen order here (the reference returns a set's arbitrary order). The conveniences of the job
+    (a ``#`` added, case folding, record validation, pipe-separated strings split) are in
+    :func:`sockpuppet.find_similar_accounts`, the CLI and the API.
 
     Parameters
     ----------
     posts
         Post records: dicts with at least ``author_id``, ``is_repost`` and ``hashtags``.
     hashtag
-        The hashtag by which to filter, e.g. ``"#diedsuddenly"`` or ``"diedsuddenly"``.
-    match
-        ``"exact"`` (default, like the reference) or ``"case_insensitive"``.
+        The hashtag by which to filter, exactly as it appears in the posts' hashtags.
 
     Returns
     -------
-    list of str
-        The ids of all accounts that posted ``hashtag`` in a non-repost post.
-
-    Raises
-    ------
-    InputError
-        On invalid records or hashtag (it is a ``ValueError``).
+    list
+        The ids (as given) of all accounts that posted ``hashtag`` in a non-repost post.
     """
-    tag = normalize_hashtag(hashtag)
-    return authors_with_hashtag(post_rows(posts), tag, match=match)
+    return list(
+        dict.fromkeys(
+            post["author_id"]
+            for post in posts
+            if not post["is_repost"] and post["hashtags"] and hashtag in post["hashtags"]
+        )
+    )
