@@ -221,7 +221,8 @@ def _expand(
         # every name once, pairs sorted: distinct ids number names in first-seen order, so the input indices keep
         # both the orientation and the order
         return PairArrays(order[starts[a]], order[starts[b]], np.asarray(s, np.float64))
-    n = np.int64(max(1, codes.size))
+    shift = np.int64(max(1, codes.size - 1).bit_length())  # key = first << shift | second: no division to undo
+    mask = np.int64((1 << int(shift)) - 1)
     ends = np.cumsum(reps)
     total = int(ends[-1]) if ends.size else 0
     keys: list[npt.NDArray[np.int64]] = []
@@ -235,7 +236,7 @@ def _expand(
         left = order[starts[pa] + row]
         right = order[starts[pb] + column]
         keep = (left < right) | ((left > right) & (pa != pb))
-        keys.append(np.sort(np.minimum(left, right)[keep] * n + np.maximum(left, right)[keep]))
+        keys.append(np.sort((np.minimum(left, right)[keep] << shift) | np.maximum(left, right)[keep]))
     if not keys:
         return _empty()
     check()
@@ -244,13 +245,18 @@ def _expand(
     lookup = np.minimum(a, b) * distinct + np.maximum(a, b)
     sort = np.argsort(lookup)
     lookup, scores = lookup[sort], np.asarray(s, np.float64)[sort]
-    first, second = found // n, found % n
+    first = np.empty(found.size, np.int64)
+    second = np.empty(found.size, np.int64)
     score = np.empty(found.size, np.float64)
     for begin in range(0, found.size, EXPAND_PAIRS):
         check()
-        ca, cb = codes[first[begin : begin + EXPAND_PAIRS]], codes[second[begin : begin + EXPAND_PAIRS]]
-        index = np.searchsorted(lookup, np.minimum(ca, cb) * distinct + np.maximum(ca, cb))
-        score[begin : begin + EXPAND_PAIRS] = scores[index]
+        step = found[begin : begin + EXPAND_PAIRS]
+        left, right = step >> shift, step & mask
+        first[begin : begin + step.size], second[begin : begin + step.size] = left, right
+        ca, cb = codes[left], codes[right]
+        score[begin : begin + step.size] = scores[
+            np.searchsorted(lookup, np.minimum(ca, cb) * distinct + np.maximum(ca, cb))
+        ]
     return PairArrays(first, second, score)
 
 
@@ -737,6 +743,8 @@ def similar_name_pairs(
     """
     if method not in ("auto", "filter", "scan"):
         raise ValueError(f"method must be 'auto', 'filter' or 'scan', got {method!r}")
+    if len(names) >= 1 << 31:
+        raise ValueError("at most 2**31 - 1 names (pairs are packed in 64-bit keys)")
     distinct, codes = _distinct(names)
     if not distinct:
         return _empty()
