@@ -36,14 +36,16 @@ Why the candidates are a superset of the answer
    length ``T`` (all ways to delete ``L - T`` characters). By 1 and 2, both names of a passing pair whose longer
    length is in the group emit the hash of one shared subsequence, so the pair meets in one hash bucket. Every
    pair in a bucket whose longer length belongs to the group is a candidate. Hash collisions only add candidates.
-4. *Verification*: candidates are checked with ``DamerauLevenshtein.distance(score_cutoff=k)`` (integer, exact),
-   then the survivors are scored with ``normalized_similarity`` itself (no cutoff) and kept when ``> t``.
+4. *Verification*: candidates are scored with ``normalized_similarity`` itself (no cutoff) and kept when ``> t``
+   (one rapidfuzz call per candidate: a cutoff does not make rapidfuzz's Damerau-Levenshtein cheaper).
 
 The subsequence neighbourhood grows like ``C(L, k)`` and short subsequences make crowded buckets, so at low
 thresholds or for long names the filter loses. Per group an estimated cost (keys counted exactly, candidate pairs
-extrapolated from hashing a sample of the group's names) picks between the filter and the *scan*: the original blocked
-:func:`rapidfuzz.process.cdist` baseline restricted, by point 1 alone, to names of length ``M`` against names of
-length ``[T(M), M]`` (at ``t = 0`` this is every pair). Both paths are exact; ``method`` forces one of them.
+extrapolated from hashing a sample of the group's names) picks between the filter and the *scan*: blocked
+:func:`rapidfuzz.process.cdist` scoring restricted, by point 1 alone, to names of length ``M`` against the earlier
+names (in length order) of length ``[T(M), M]``, each pair once (diagonal blocks as one triangle of a list with
+itself; at ``t = 0`` this is every pair). Both paths are exact; ``method`` forces one of them. Small inputs (a few
+thousand pairs) skip the bookkeeping: one single-thread ``cdist`` of the names with themselves, the naive baseline.
 
 Hashing: a polynomial hash modulo ``2**64`` over code points; the hash of a string with positions
 ``d_1 < ... < d_D`` deleted is ``P[L] B^-D + sum_i (P[d_i] B^-(i-1) - P[d_i + 1] B^-i)`` from the prefix hashes
@@ -51,8 +53,14 @@ Hashing: a polynomial hash modulo ``2**64`` over code points; the hash of a stri
 ``uint64`` key, so one :func:`numpy.sort` (split by value over the threads) finds the buckets, and equal keys
 (a name emitting the same subsequence twice) collapse.
 
-Memory stays bounded: keys are produced in chunks, a group with too many keys is processed in several passes
-over disjoint hash ranges, candidates are verified in batches, and scan blocks are capped in cells.
+Memory and time between deadline checks stay bounded: keys are produced in chunks (sized by gathers, the
+deadline checked per deletion step), a group with too many keys is processed in several passes over disjoint hash
+ranges, candidates are verified in slices and scan blocks are capped by *work* (cells times the product of the
+name lengths, ``BLOCK_WORK``: rapidfuzz's Damerau-Levenshtein is quadratic in the lengths), and the result is
+expanded to input indices in steps. Thread pools are module-level, created on first use and reused.
+
+Sharding for jobs (:mod:`sockpuppet.shards`) runs this search on one or two blocks of names with ``side``: then only
+pairs with one name on each side are generated.
 """
 
 from __future__ import annotations
