@@ -204,10 +204,12 @@ def search_shard(
         workers=workers,
         method=method,
     )
-    a, b = ids[a], ids[b]
+    a, b = np.minimum(ids[a], ids[b]), np.maximum(ids[a], ids[b])
     if not cross and min_similarity < 1.0:
-        a, b, s = np.append(a, ids), np.append(b, ids), np.append(s, np.ones(ids.size))
-    return _expand(codes, a, b, s, deadline)
+        repeated = ids[np.bincount(codes[codes >= 0], minlength=len(distinct))[ids] > 1]
+        a, b, s = np.append(a, repeated), np.append(b, repeated), np.append(s, np.ones(repeated.size))
+    sort = np.argsort(a * len(distinct) + b)
+    return _expand(codes, a[sort], b[sort], np.asarray(s, np.float64)[sort], deadline)
 
 
 def merge_shards(results: Iterable[PairArrays], n: int) -> PairArrays:
