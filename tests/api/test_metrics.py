@@ -39,3 +39,12 @@ def test_health_publishes_the_cold_start_metric_without_an_empty_metrics_warning
     emf = [json.loads(line) for line in run.stdout.splitlines() if line.startswith('{"_aws"')]
     names = [metric["Name"] for doc in emf for metric in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
     assert names == ["ColdStart"], run.stdout[-2000:]
+
+
+def test_the_init_is_frozen_out_of_the_garbage_collector() -> None:
+    # GIVEN a fresh interpreter with the function's environment WHEN the function module is imported
+    code = "import gc, sockpuppet_api.app; print(gc.get_freeze_count())"
+    env = {**os.environ, **TEST_ENV, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # THEN the objects its init created are frozen (the collector no longer rescans them on every request)
+    assert int(done.stdout.strip()) > 10_000
