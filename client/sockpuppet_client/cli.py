@@ -25,6 +25,7 @@ from sockpuppet.cli import (
 )
 from sockpuppet.cli import main as cli_main
 from sockpuppet.job import SimilarAccountsResult
+from sockpuppet.loaders import read_account_columns
 
 __all__ = ["TIMEOUT_HINT", "add_remote_command", "main", "run_remote"]
 
@@ -127,8 +128,22 @@ def run_remote(args: argparse.Namespace) -> int:
         authors_without_account=body["authors_without_account"],
         truncated=body["truncated"],
     )
-    _write(render(result, fmt, {}), args.output, sys.stdout.buffer)
+    _write(render(result, fmt, _screen_names(args.accounts, result)), args.output, sys.stdout.buffer)
     return 0
+
+
+def _screen_names(accounts: Path, result: SimilarAccountsResult) -> dict[str, str | None]:
+    """The screen names of the paired accounts, from the local accounts file (the API answers ids only), so that
+    the output is exactly what ``sockpuppet pairs`` writes."""
+    paired = {ident for first, second, _ in result.similar_account_pairs for ident in (first, second)}
+    if not paired:
+        return {}
+    columns = read_account_columns(accounts, created_at=False)
+    names: dict[str, str | None] = {}
+    for ident, name in zip(columns.id, columns.screen_name, strict=True):
+        if ident in paired:
+            names.setdefault(ident, name)
+    return names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
