@@ -46,12 +46,23 @@ from sockpuppet.times import MICROS, format_time, parse_times, seconds_to_micros
 
 __all__ = [
     "BurstArrays",
+    "BurstOptions",
     "CoHashtagArrays",
+    "CoHashtagOptions",
     "CoHashtagPair",
+    "Events",
+    "SignalInputs",
+    "SignalResults",
+    "Signals",
     "burst_arrays",
+    "cluster_evidence",
     "co_hashtag_arrays",
     "co_hashtag_pairs",
+    "compute_signals",
     "creation_bursts",
+    "parse_signals",
+    "post_events",
+    "prepare_signals",
 ]
 
 CoHashtagPair = tuple[str, str, int, list[str]]
