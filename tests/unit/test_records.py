@@ -31,6 +31,8 @@ def test_posts_normalised_from_json_and_tsv_shapes() -> None:
         ("author_id", 1.5, "must be a string or an integer, got float"),
         ("author_id", None, "must be a string or an integer, got null"),
         ("author_id", "", "must be a non-empty string"),
+        ("author_id", 1 << 63, "an integer id must fit in a signed 64-bit integer (send larger ids as strings)"),
+        ("author_id", -(1 << 63) - 1, "an integer id must fit in a signed 64-bit integer (send larger ids as strings)"),
         ("is_repost", "yes", "must be a boolean (true/false/1/0), got 'yes'"),
         ("is_repost", 2, "must be a boolean, got int"),
         ("hashtags", [1], "must be a list of strings"),

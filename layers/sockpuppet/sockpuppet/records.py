@@ -57,6 +57,8 @@ PostRow = tuple[str, bool, list[str] | None]
 AccountRow = tuple[str, str | None]
 LocOf = Callable[[int], Loc]
 
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+"""Integer ids are accepted in the signed 64-bit range the OpenAPI document declares (``format: int64``)."""
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
@@ -75,7 +77,8 @@ def coerce_id(value: Any) -> str:
     Parameters
     ----------
     value
-        A ``str`` (returned as is) or an ``int`` (stringified). ``bool`` and other types are rejected.
+        A ``str`` (returned as is) or an ``int`` in the signed 64-bit range (stringified). ``bool`` and other types
+        are rejected.
 
     Returns
     -------
@@ -85,14 +88,16 @@ def coerce_id(value: Any) -> str:
     Raises
     ------
     InvalidValue
-        If the value is not a non-empty string or an integer.
+        If the value is not a non-empty string or a signed 64-bit integer.
     """
     if type(value) is str:
         if value:
             return value
         raise InvalidValue("must be a non-empty string")
     if type(value) is int:
-        return str(value)
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return str(value)
+        raise InvalidValue("an integer id must fit in a signed 64-bit integer (send larger ids as strings)")
     raise InvalidValue(f"must be a string or an integer, got {_type_name(value)}")
 
 
