@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.names import names
 from sockpuppet import co_hashtag_pairs, creation_bursts, find_similar_accounts
 from sockpuppet.columns import PostColumns
 from sockpuppet.signals import burst_arrays, co_hashtag_arrays, post_events
@@ -45,7 +46,9 @@ def _iso(seconds: np.ndarray) -> list[str]:
 
 
 def make_records(n_posts: int, n_accounts: int, *, seed: int = 1) -> tuple[list[dict], list[dict]]:
-    """Posts (every account posts the hashtag once, the rest random) and accounts, all with ISO times."""
+    """Posts (every account posts the hashtag once, the rest random) and accounts with handle-like names
+    (:func:`benchmarks.names.names`: sequential names like ``user0000001`` are all near-identical, and the name
+    search of the job rows would be quadratic in its output), all with ISO times."""
     rng = np.random.default_rng(seed)
     authors = np.concatenate([np.arange(n_accounts), rng.integers(0, n_accounts, max(0, n_posts - n_accounts))])
     post_times = _iso(START + rng.integers(0, 31 * 86400, authors.size))
@@ -58,7 +61,8 @@ def make_records(n_posts: int, n_accounts: int, *, seed: int = 1) -> tuple[list[
             tags[0] = HASHTAG
         posts.append({"author_id": f"u{author}", "is_repost": False, "hashtags": tags, "created_at": stamp})
     created = _iso(START - rng.integers(0, 3650 * 86400, n_accounts))
-    accounts = [{"id": f"u{i}", "screen_name": f"user{i:07d}", "created_at": created[i]} for i in range(n_accounts)]
+    screen_names = names(n_accounts, seed=seed)
+    accounts = [{"id": f"u{i}", "screen_name": screen_names[i], "created_at": created[i]} for i in range(n_accounts)]
     return posts, accounts
 
 
