@@ -244,7 +244,7 @@ class AccountColumns:
         ids, names = self.id, self.screen_name
         known = set(ids)
         if len(known) != len(ids):  # duplicate ids: keep the first of each, refuse conflicting ones
-            table = _first_names(ids, names)
+            table = first_names(ids, names)
             kept = list(filter(wanted.__contains__, table))
             kept_names = list(map(table.__getitem__, kept))
         else:
@@ -254,7 +254,7 @@ class AccountColumns:
         return Selection(kept, kept_names, without)
 
 
-def _first_names(ids: list[str], names: list[str | None]) -> dict[str, str | None]:
+def first_names(ids: list[str], names: list[str | None]) -> dict[str, str | None]:
     """Id -> screen name of its first record, or :class:`InputError` naming every conflicting duplicate."""
     table: dict[str, str | None] = {}
     conflicts: list[dict[str, Any]] = []

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from sockpuppet import engine
-from sockpuppet.columns import AccountColumns, PostColumns, Selection
+from sockpuppet.columns import AccountColumns, PostColumns, Selection, first_names
 from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.groups import groups_from_pairs
 from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
-from sockpuppet.records import MAX_DETAILS, AccountRow
+from sockpuppet.records import AccountRow
 from sockpuppet.signals import CoHashtagPair, SignalInputs, Signals, compute_signals, parse_signals, prepare_signals
 
 __all__ = [
@@ -138,23 +138,8 @@ def select_accounts(rows: Iterable[AccountRow], wanted: set[str]) -> tuple[list[
         If one id has records with different screen names (``conflicting duplicate account id``), anywhere in
         the accounts.
     """
-    names: dict[str, str | None] = {}
-    conflicts: list[dict[str, Any]] = []
-    for index, (ident, name) in enumerate(rows):
-        known = names.setdefault(ident, name)
-        if known != name and len(conflicts) < MAX_DETAILS:
-            conflicts.append(
-                {
-                    "loc": ["accounts", index, "id"],
-                    "msg": f"conflicting duplicate account id {ident!r}: screen_name {name!r} vs {known!r}",
-                }
-            )
-    if conflicts:
-        raise InputError(
-            f"conflicting duplicate account id: {conflicts[0]['msg']}"
-            + (f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""),
-            conflicts,
-        )
+    rows = list(rows)
+    names = first_names([ident for ident, _ in rows], [name for _, name in rows])
     ids = [ident for ident in names if ident in wanted]
     return ids, [names[ident] for ident in ids], set(names)
 
