@@ -104,7 +104,7 @@ class SigV4Auth(AuthBase):
             raise ValueError("no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile)")
         region = region or session.get_config_variable("region")
         if not region:
-            raise ValueError("no AWS region found (pass a region or set AWS_REGION / a profile region)")
+            raise ValueError("no AWS region found (pass a region or set AWS_DEFAULT_REGION / a profile region)")
         return cls(credentials, region)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
