@@ -72,7 +72,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from itertools import combinations, pairwise
+from itertools import accumulate, combinations, pairwise
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -296,6 +296,29 @@ def budgets(lengths: Iterable[int], min_similarity: float) -> npt.NDArray[np.int
     return k
 
 
+@functools.lru_cache(maxsize=1 << 10)
+def _extensions(length: int, deletions: int) -> tuple[tuple[tuple[int, int, int], ...], ...]:
+    """How the sets of ``deletions`` positions out of ``length`` grow one deletion at a time, in lexicographic order.
+
+    Step ``i`` (from ``i`` to ``i + 1`` deletions) lists, per set of ``i`` deletions that can still grow (in order),
+    ``(low, high, end)``: the next deletion takes the positions ``[low, high)`` and those sets end at row ``end`` of
+    the next level. The first level is the ``length - deletions + 1`` possible first positions.
+    """
+    lasts = list(range(length - deletions + 1))
+    steps = []
+    for i in range(1, deletions):
+        high = length - deletions + i + 1
+        step = list(accumulate(((last + 1, high, high - last - 1) for last in lasts), _row_end))
+        steps.append(tuple(step))
+        if i + 1 < deletions:
+            lasts = [position for low, high, _ in step for position in range(low, high)]
+    return tuple(steps)
+
+
+def _row_end(previous: tuple[int, int, int], current: tuple[int, int, int]) -> tuple[int, int, int]:
+    return current[0], current[1], previous[2] + current[2]
+
+
 @functools.lru_cache(maxsize=1 << 14)
 def _budget(m: int, min_similarity: float) -> int:
     """``k(m)`` of :func:`budgets` for one length (cached: small searches repeat the same lengths)."""
@@ -434,15 +457,12 @@ class _Search:
             return False
         scan = self.scan_pairs(t, group) * SCAN_COST
         keys = self.filter_keys(t, lengths) * KEY_COST
-        gathers = sum(self.by_length[m].size * math.comb(m, m - t) * (m - t) for m in lengths) * KEY_COST
-        if max(keys, gathers) > scan or scan <= SMALL_SCAN * SCAN_COST:
+        if keys > scan or scan <= SMALL_SCAN * SCAN_COST:
             return False
         names = self.count(t, group[-1])
         stride = max(1, names // SAMPLE_NAMES)
         powers = _powers(_BASE, max(lengths))
-        sample = [
-            self.hash_chunk(t, patterns, chunk[::stride], powers) for _, patterns, chunk in self.chunks(t, lengths)
-        ]
+        sample = [self.hash_chunk(t, length, chunk, powers) for length, chunk in self.chunks(t, lengths, stride)]
         buckets = np.sort(np.concatenate([np.empty(0, np.uint64), *sample]) >> np.uint64(self.id_bits))
         _, sizes = np.unique(buckets, return_counts=True)
         candidates = float((sizes * (sizes - 1) // 2).sum()) * stride * stride
@@ -574,37 +594,37 @@ class _Search:
         chunks = list(self.chunks(t, lengths))
         if pass_bits == 0:
             keys = np.empty(total, dtype=np.uint64)
-            ends = np.cumsum([chunk.size * len(patterns) for _, patterns, chunk in chunks])
+            sizes = [chunk.size * math.comb(length, length - t) for length, chunk in chunks]
+            ends = np.cumsum(sizes).tolist()
             views = [
-                keys[end - chunk.size * len(patterns) : end].reshape(chunk.size, len(patterns))
-                for end, (_, patterns, chunk) in zip(ends.tolist(), chunks, strict=True)
+                keys[end - size : end].reshape(-1, chunk.size)
+                for end, size, (_, chunk) in zip(ends, sizes, chunks, strict=True)
             ]
-            self.map(lambda job: self.hash_chunk(*job[0], powers, job[1]), zip(chunks, views, strict=True))
+            self.map(lambda job: self.hash_chunk(t, *job[0], powers, job[1]), zip(chunks, views, strict=True))
             del views
             for part in self.sorted_parts(keys):
                 self.pairs_from_keys(part, longest_in_group)
             return
         for low, high in _ranges(pass_bits):
-            pieces = self.map(lambda c, lo=low, hi=high: _within(self.hash_chunk(*c, powers), lo, hi), chunks)
+            pieces = self.map(lambda c, lo=low, hi=high: _within(self.hash_chunk(t, *c, powers), lo, hi), chunks)
             keys = np.concatenate([np.empty(0, np.uint64), *pieces])
             del pieces
             for part in self.sorted_parts(keys):
                 self.pairs_from_keys(part, longest_in_group)
 
-    def chunks(self, t: int, lengths: list[int]) -> Iterator[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.int64]]]:
-        """``(T, deletion patterns, name ids)`` per chunk of names of one length (about ``CHUNK_KEYS`` gathers: keys
-        times deletions per key)."""
+    def chunks(self, t: int, lengths: list[int], stride: int = 1) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
+        """``(length, name ids)`` per chunk of names of one length (about ``CHUNK_KEYS`` keys each), every
+        ``stride``-th name of each length."""
         for length in lengths:
-            ids = self.by_length[length]
-            patterns = np.array(list(combinations(range(length), length - t)), dtype=np.intp)
-            step = max(1, CHUNK_KEYS // (len(patterns) * max(1, length - t)))
+            ids = self.by_length[length][::stride]
+            step = max(1, CHUNK_KEYS // math.comb(length, length - t))
             for start in range(0, ids.size, step):
-                yield t, patterns, ids[start : start + step]
+                yield length, ids[start : start + step]
 
     def hash_chunk(
         self,
         t: int,
-        patterns: npt.NDArray[np.intp],
+        length: int,
         chunk: npt.NDArray[np.int64],
         powers: npt.NDArray[np.uint64],
         out: npt.NDArray[np.uint64] | None = None,
@@ -612,28 +632,35 @@ class _Search:
         """Keys ``hash << id_bits | id`` of every length-``t`` subsequence of some names of one length.
 
         The prefix hashes are shifted left by ``id_bits`` first, so every term of a subsequence hash has zero low
-        bits and adding the id to one term packs it. Returns the keys (written to ``out`` if given), flattened.
+        bits and adding the id to one term packs it. With ``D = length - t`` deletions at ``d_1 < ... < d_D`` the
+        hash is ``base + sum_i g_i[d_i]`` (``g_i[p] = P[p] B^-(i-1) - P[p + 1] B^-i``), so the deletion sets are
+        built one deletion at a time in lexicographic order (:func:`_extensions`): every set of ``i`` deletions
+        adds ``g_{i+1}`` over a contiguous range of next positions in one broadcast addition, written in place
+        (arrays are position-major: one row per deletion set, one column per name). Returns the keys (written to
+        ``out``, of ``C(length, D)`` rows, if given), flattened.
         """
         self.check_deadline()
-        deletions = patterns.shape[1]
-        length = t + deletions
+        deletions = length - t
         inverse = _powers(_BASE_INV, deletions)
         codes = np.frombuffer("".join(self.names[chunk]).encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        prefix = np.zeros((chunk.size, length + 1), dtype=np.uint64)
-        np.cumsum(codes.reshape(chunk.size, length) * powers[:length], axis=1, out=prefix[:, 1:])
+        prefix = np.zeros((length + 1, chunk.size), dtype=np.uint64)
+        np.cumsum(codes.reshape(chunk.size, length).T * powers[:length, None], axis=0, out=prefix[1:])
         prefix <<= np.uint64(self.id_bits)
-        base = (prefix[:, length] * inverse[deletions] + chunk.astype(np.uint64))[:, None]
-        hashes = np.empty((chunk.size, len(patterns)), dtype=np.uint64) if out is None else out
+        base = prefix[length] * inverse[deletions] + chunk.astype(np.uint64)
+        hashes = np.empty((math.comb(length, deletions), chunk.size), dtype=np.uint64) if out is None else out
         if deletions == 0:
-            hashes[:] = base
-        for i in range(deletions):
-            self.check_deadline()
-            q = prefix[:, :length] * inverse[i] - prefix[:, 1:] * inverse[i + 1]
-            if i == 0:
-                q += base
-                np.take(q, patterns[:, 0], axis=1, out=hashes, mode="clip")
-            else:
-                hashes += q[:, patterns[:, i]]
+            hashes[0] = base
+            return hashes.reshape(-1)
+        first = length - deletions + 1  # positions the first deletion can take
+        level = hashes if deletions == 1 else np.empty((first, chunk.size), dtype=np.uint64)
+        np.subtract(prefix[:first], prefix[1 : first + 1] * inverse[1], out=level)
+        level += base
+        for i, step in enumerate(_extensions(length, deletions), start=1):
+            term = prefix[:length] * inverse[i] - prefix[1:] * inverse[i + 1]
+            target = hashes if i + 1 == deletions else np.empty((step[-1][2], chunk.size), dtype=np.uint64)
+            for value, (low, high, end) in zip(level, step, strict=True):
+                np.add(term[low:high], value, out=target[end - high + low : end])
+            level = target
         return hashes.reshape(-1)
 
     def sorted_parts(self, keys: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint64]]:
