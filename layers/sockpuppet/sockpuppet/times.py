@@ -25,12 +25,22 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MICROS", "TimeColumn", "format_time", "parse_time", "parse_times", "seconds_to_micros"]
+__all__ = [
+    "MICROS",
+    "TimeColumn",
+    "format_time",
+    "format_times",
+    "parse_spans",
+    "parse_time",
+    "parse_times",
+    "seconds_to_micros",
+]
 
 MICROS = 1_000_000
 """Microseconds in a second."""
@@ -43,10 +53,10 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIN_US = (datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 _MAX_US = (datetime(9999, 12, 30, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
-_FAST_LEN = 19
 _DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
 
-TimeColumn = tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], list[tuple[int, str]]]
+Int64Array = npt.NDArray[np.int64]
+TimeColumn = tuple[Int64Array, npt.NDArray[np.bool_], list[tuple[int, str]]]
 
 
 class _Unparseable(ValueError):
@@ -121,41 +131,166 @@ def parse_time(value: Any) -> int | None:
     raise _Unparseable(f"must be an ISO 8601 string or epoch seconds, got {type(value).__name__}")
 
 
-def _fast_rows(values: Sequence[Any]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]] | None:
-    """Indices and times of the values in the plain ``YYYY-MM-DD[T ]HH:MM:SS`` shape, converted by numpy."""
-    if set(map(type, values)) != {str}:
-        return None
-    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    rows = np.flatnonzero(lengths == _FAST_LEN)
-    if rows.size == 0:
-        return None
-    chosen = values if rows.size == len(values) else [values[i] for i in rows.tolist()]
-    try:
-        raw = np.array(chosen, dtype=f"S{_FAST_LEN}")
-    except UnicodeEncodeError:
-        return None
-    grid = raw.view(np.uint8).reshape(-1, _FAST_LEN)
-    digits = grid[:, _DIGITS]
-    shaped = (
-        ((digits >= ord("0")) & (digits <= ord("9"))).all(axis=1)
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+_KIND = {str: 1, int: 2, type(None): 3}
+_CHUNK = 1 << 14
+"""Values converted in one numpy step (bounds the temporary digit grids to a few MiB)."""
+_WIDEST = 40
+"""Longest value the fast path looks at (longer ones go to :func:`parse_time`)."""
+_NUMBER_DIGITS = 12
+"""Longest integer part taken by the fast path (years 1-9999 need at most 12 digits of epoch seconds)."""
+
+
+def _days_from_civil(year: Int64Array, month: Int64Array, day: Int64Array) -> Int64Array:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's ``days_from_civil``, vectorized)."""
+    year = year - (month <= 2)
+    era = np.floor_divide(year, 400)
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _number(
+    grid: npt.NDArray[np.uint8], digits: Int64Array, is_digit: npt.NDArray[np.bool_]
+) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+    """Unsigned decimal numbers (``123``, ``123.45``, ``.5``, ``5.``) of one width as microseconds; which rows are."""
+    width = grid.shape[1]
+    dots = grid == ord(".")
+    others = ~is_digit & ~dots
+    dot_count = dots.sum(axis=1)
+    point = np.where(dot_count == 1, dots.argmax(axis=1), width)
+    ok = ~others.any(axis=1) & (dot_count <= 1) & (point <= _NUMBER_DIGITS) & (is_digit.sum(axis=1) >= 1)
+    column = np.arange(width)
+    whole_exp = point[:, None] - 1 - column
+    frac_exp = 6 - (column - point[:, None])
+    whole = np.where((whole_exp >= 0) & is_digit, digits * _POW10[np.clip(whole_exp, 0, 18)], 0).sum(axis=1)
+    frac = np.where((frac_exp >= 0) & (frac_exp <= 5) & is_digit, digits * _POW10[np.clip(frac_exp, 0, 18)], 0)
+    return whole * MICROS + frac.sum(axis=1), ok
+
+
+def _iso(
+    grid: npt.NDArray[np.uint8], digits: Int64Array, is_digit: npt.NDArray[np.bool_]
+) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+    """``YYYY-MM-DD[T ]HH:MM:SS[.f+][Z|+HH:MM|-HH:MM]`` of one width as microseconds, and which rows are."""
+    rows, width = grid.shape
+    ok = (
+        is_digit[:, _DIGITS].all(axis=1)
         & (grid[:, 4] == ord("-"))
         & (grid[:, 7] == ord("-"))
         & ((grid[:, 10] == ord("T")) | (grid[:, 10] == ord(" ")))
         & (grid[:, 13] == ord(":"))
         & (grid[:, 16] == ord(":"))
     )
-    rows, raw = rows[shaped], raw[shaped]
-    try:
-        micros = raw.astype("datetime64[us]").astype(np.int64)
-    except ValueError:  # an out-of-range field somewhere (e.g. month 13): let the slow path name it
+    d = digits[:, :19].astype(np.int64)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month = d[:, 5] * 10 + d[:, 6]
+    day = d[:, 8] * 10 + d[:, 9]
+    hour, minute, second = (d[:, i] * 10 + d[:, i + 1] for i in (11, 14, 17))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] + (
+        leap & (month == 2)
+    )
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    micros = (_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second) * MICROS
+    # the tail after the seconds: one of nothing, Z or +HH:MM/-HH:MM, after an optional .fraction
+    tail_ok = np.zeros(rows, dtype=np.bool_)
+    tail_us = np.zeros(rows, dtype=np.int64)
+    for suffix in (0, 1, 6):
+        fraction = width - 19 - suffix
+        if fraction == 1 or fraction < 0:
+            continue
+        shape = np.ones(rows, dtype=np.bool_)
+        value = np.zeros(rows, dtype=np.int64)
+        if fraction:
+            shape &= (grid[:, 19] == ord(".")) & is_digit[:, 20 : 20 + fraction - 1].all(axis=1)
+            places = min(fraction - 1, 6)
+            value += digits[:, 20 : 20 + places] @ _POW10[5::-1][:places]
+        if suffix == 1:
+            shape &= grid[:, width - 1] == ord("Z")
+        elif suffix == 6:
+            sign = grid[:, width - 6]
+            off = digits[:, width - 5 :].astype(np.int64)
+            hours, minutes = off[:, 0] * 10 + off[:, 1], off[:, 3] * 10 + off[:, 4]
+            shape &= ((sign == ord("+")) | (sign == ord("-"))) & (grid[:, width - 3] == ord(":"))
+            shape &= is_digit[:, [width - 5, width - 4, width - 2, width - 1]].all(axis=1)
+            shape &= (hours <= 23) & (minutes <= 59)
+            value -= np.where(sign == ord("+"), 1, -1) * (hours * 3600 + minutes * 60) * MICROS
+        tail_ok |= shape
+        tail_us = np.where(shape, value, tail_us)
+    return micros + tail_us, ok & tail_ok
+
+
+def parse_spans(
+    data: npt.NDArray[np.uint8], begin: npt.ArrayLike, end: npt.ArrayLike
+) -> tuple[Int64Array, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Parse ``created_at`` values stored as byte spans (``data[begin[i]:end[i]]``, UTF-8) without a string each.
+
+    The common shapes are converted in numpy: ASCII ``YYYY-MM-DD[T ]HH:MM:SS``, with an optional ``.fraction`` and
+    an optional ``Z`` or ``+HH:MM`` / ``-HH:MM``, and unsigned decimal epoch seconds. The rest is left to
+    :func:`parse_time` by the caller (the ``taken`` mask says which).
+
+    Parameters
+    ----------
+    data
+        The bytes (a ``uint8`` array).
+    begin, end
+        Start and end offset of each value; an empty span is a missing time.
+
+    Returns
+    -------
+    tuple
+        ``(micros, present, taken)``: microseconds (0 where absent or not taken), which values are times, and which
+        values the fast path decided (present or empty); the others need :func:`parse_time` on their text.
+    """
+    begin = np.asarray(begin, dtype=np.int64)
+    length = np.asarray(end, dtype=np.int64) - begin
+    n = begin.size
+    micros = np.zeros(n, dtype=np.int64)
+    present = np.zeros(n, dtype=np.bool_)
+    taken = length == 0
+    widths = np.bincount(np.clip(length, 0, _WIDEST + 1), minlength=_WIDEST + 2)
+    for width in (np.flatnonzero(widths[1 : _WIDEST + 1]) + 1).tolist():
+        same = np.flatnonzero(length == width)
+        first = int(begin[0])
+        block = None  # all the values back to back (joined strings): the grid is a view
+        if same.size == n and data.size >= first + width * n and np.array_equal(begin, first + width * same):
+            block = data[first : first + width * n].reshape(n, width)
+        for start in range(0, same.size, _CHUNK):
+            rows = same[start : start + _CHUNK]
+            grid = block[start : start + _CHUNK] if block is not None else data[begin[rows, None] + np.arange(width)]
+            digits = grid - np.uint8(ord("0"))  # wraps around below "0": only 0-9 are digits
+            is_digit = digits <= 9
+            ok = np.zeros(rows.size, dtype=np.bool_)
+            value = np.zeros(rows.size, dtype=np.int64)
+            if width >= 19:
+                value, ok = _iso(grid, digits, is_digit)
+            rest = np.flatnonzero(~ok) if width <= 20 else np.zeros(0, dtype=np.intp)
+            if rest.size:
+                value[rest], ok[rest] = _number(grid[rest], digits[rest], is_digit[rest])
+            ok &= (value >= _MIN_US) & (value <= _MAX_US)
+            micros[rows[ok]] = value[ok]
+            present[rows[ok]] = True
+            taken[rows[ok]] = True
+    return micros, present, taken
+
+
+def _string_spans(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Int64Array, Int64Array] | None:
+    """The ASCII strings ``values`` as one byte buffer and spans, or ``None`` when one is not ASCII."""
+    joined = "".join(values)
+    if not joined.isascii():
         return None
-    if micros.size and (micros.min() < _MIN_US or micros.max() > _MAX_US):
-        return None
-    return rows, micros
+    length = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    end = np.cumsum(length)
+    return np.frombuffer(joined.encode("ascii"), dtype=np.uint8), end - length, end
 
 
 def parse_times(values: Sequence[Any]) -> TimeColumn:
     """Parse a column of ``created_at`` values.
+
+    Strings and integers in the common shapes are converted in numpy (:func:`parse_spans`); every other value goes
+    through :func:`parse_time`, so the result and the messages are exactly those of :func:`parse_time`.
 
     Parameters
     ----------
@@ -171,15 +306,29 @@ def parse_times(values: Sequence[Any]) -> TimeColumn:
     n = len(values)
     micros = np.zeros(n, dtype=np.int64)
     present = np.zeros(n, dtype=np.bool_)
-    fast = _fast_rows(values) if n else None
-    slow: Any = range(n)
-    if fast is not None:
-        rows, converted = fast
-        micros[rows] = converted
-        present[rows] = True
-        slow = np.flatnonzero(~present).tolist()
+    taken = np.zeros(n, dtype=np.bool_)
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        _take_strings(values, np.arange(n), micros, present, taken)
+    elif kinds:
+        kind = np.fromiter(map(_KIND.get, map(type, values), repeat(0)), dtype=np.int8, count=n)
+        strings = np.flatnonzero(kind == _KIND[str])
+        if strings.size:
+            _take_strings([values[i] for i in strings.tolist()], strings, micros, present, taken)
+        taken[kind == _KIND[type(None)]] = True
+        ints = np.flatnonzero(kind == _KIND[int])
+        if ints.size:  # epoch seconds as JSON integers (Python ints of any size: compared before the cast)
+            picked = [values[i] for i in ints.tolist()]
+            try:
+                seconds = np.array(picked, dtype=np.int64)
+            except OverflowError:  # some beyond int64: those stay for parse_time (out of range)
+                seconds = np.array([x if -(1 << 62) < x < 1 << 62 else 1 << 62 for x in picked], dtype=np.int64)
+            fits = (seconds >= _MIN_US // MICROS) & (seconds <= _MAX_US // MICROS)
+            rows = ints[fits]
+            micros[rows] = seconds[fits] * MICROS
+            present[rows] = taken[rows] = True
     errors: list[tuple[int, str]] = []
-    for index in slow:
+    for index in np.flatnonzero(~taken).tolist():
         try:
             parsed = parse_time(values[index])
         except _Unparseable as exc:
@@ -189,6 +338,26 @@ def parse_times(values: Sequence[Any]) -> TimeColumn:
             micros[index] = parsed
             present[index] = True
     return micros, present, errors
+
+
+def _take_strings(
+    strings: Sequence[str],
+    rows: npt.NDArray[np.intp],
+    micros: Int64Array,
+    present: npt.NDArray[np.bool_],
+    taken: npt.NDArray[np.bool_],
+) -> None:
+    """Fill ``micros``/``present``/``taken`` at ``rows`` for the strings the fast path decides."""
+    spans = _string_spans(strings)
+    if spans is None:  # a non-ASCII string somewhere: take the ASCII ones
+        ascii_rows = np.flatnonzero(np.fromiter(map(str.isascii, strings), dtype=np.bool_, count=len(strings)))
+        spans = _string_spans([strings[i] for i in ascii_rows.tolist()])
+        assert spans is not None
+        rows = rows[ascii_rows]
+    got, there, decided = parse_spans(*spans)
+    micros[rows] = got
+    present[rows] = there
+    taken[rows] = decided
 
 
 def seconds_to_micros(seconds: int | float) -> int:
@@ -205,3 +374,15 @@ def format_time(micros: int) -> str:
         f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
     )
     return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
+
+
+def format_times(micros: npt.ArrayLike) -> list[str]:
+    """:func:`format_time` of every value, in numpy."""
+    moments = np.asarray(micros, dtype=np.int64).astype("datetime64[us]")
+    whole = np.char.add(np.datetime_as_string(moments, unit="s"), "Z")
+    fraction = np.flatnonzero(moments.astype(np.int64) % MICROS)
+    if fraction.size == 0:
+        return whole.tolist()
+    whole = whole.astype(object)
+    whole[fraction] = np.char.add(np.datetime_as_string(moments[fraction], unit="us"), "Z")
+    return whole.tolist()
