@@ -28,10 +28,12 @@ Times are integer microseconds (:mod:`sockpuppet.times`), so "differ by at most 
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -42,7 +44,7 @@ from sockpuppet.columns import AccountColumns, PostColumns
 from sockpuppet.errors import InputError, Loc
 from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
 from sockpuppet.records import MAX_DETAILS
-from sockpuppet.times import MICROS, format_time, parse_times, seconds_to_micros
+from sockpuppet.times import MICROS, format_times, parse_times, seconds_to_micros
 
 __all__ = [
     "BurstArrays",
@@ -337,9 +339,14 @@ def check_count(value: Any, loc: Loc, *, minimum: int) -> int:
 
 
 def first_records(account_ids: Sequence[str], ids: Sequence[str]) -> list[int]:
-    """Index of the first record of each of ``ids`` in the accounts' id column."""
-    n = len(account_ids)
-    first = dict(zip(reversed(account_ids), range(n - 1, -1, -1), strict=True))
+    """Index of the first record of each of ``ids`` (distinct, in accounts-input order) in the accounts' id column."""
+    wanted = set(ids)
+    records = list(compress(range(len(account_ids)), map(wanted.__contains__, account_ids)))
+    if len(records) == len(ids):  # no duplicate records among them: the records are the ids, in order
+        return records
+    first: dict[str, int] = {}
+    for index in records:
+        first.setdefault(account_ids[index], index)
     return [first[ident] for ident in ids]
 
 
@@ -396,25 +403,55 @@ def post_events(posts: PostColumns, ids: Sequence[str], match: HashtagMatch) -> 
     index_of = {ident: i for i, ident in enumerate(ids)}
     n = len(posts)
     who = np.fromiter(map(index_of.get, posts.author_id, repeat(-1)), dtype=np.int64, count=n)
-    tagged = np.fromiter(map(bool, posts.hashtags), dtype=np.bool_, count=n)
-    post_index = np.flatnonzero((who >= 0) & ~posts.is_repost & tagged).tolist()
-    tag_lists = [tags.split("|") if type(tags) is str else tags for tags in _pick(posts.hashtags, post_index)]
-    lengths = np.fromiter(map(len, tag_lists), dtype=np.int64, count=len(tag_lists))
-    flat = list(chain.from_iterable(tag_lists))
-    if match == "case_insensitive":
-        flat = [name.casefold() for name in flat]
-    names = sorted(dict.fromkeys(flat))
-    code_of = dict(zip(names, range(len(names)), strict=True))
-    tag = np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat))
-    owner = who[post_index] if post_index else np.zeros(0, dtype=np.int64)
-    values = _pick(posts.created_at, post_index) if posts.created_at is not None else [None] * len(post_index)
+    post_index = np.flatnonzero((who >= 0) & ~posts.is_repost)
+    tag_values = _pick(posts.hashtags, post_index.tolist())
+    tagged = np.fromiter(map(bool, tag_values), dtype=np.bool_, count=len(tag_values))
+    if not tagged.all():
+        post_index = post_index[tagged]
+        tag_values = list(compress(tag_values, tagged.tolist()))
+    lengths, tag, names = _hashtag_codes(tag_values, match)
+    owner = who[post_index]
+    values = _pick(posts.created_at, post_index.tolist()) if posts.created_at is not None else [None] * len(post_index)
     micros, present, errors = parse_times(values)
     if errors or not present.all():
         unparseable = dict(errors)
         required = "field required (a post with hashtags of a matched account needs a time)"
-        problems = [(post_index[i], unparseable.get(i, required)) for i in np.flatnonzero(~present).tolist()]
+        rows = post_index.tolist()
+        problems = [(rows[i], unparseable.get(i, required)) for i in np.flatnonzero(~present).tolist()]
         raise _time_errors("posts", problems, "co_hashtag needs the time of each post of the matched accounts")
     return Events(np.repeat(owner, lengths), np.repeat(micros, lengths), tag, names)
+
+
+def _hashtag_codes(values: list[Any], match: HashtagMatch) -> tuple[Int64Array, Int64Array, list[str]]:
+    """Per post the number of its hashtags, then every hashtag's code (post after post), and the hashtag names
+    (sorted; codes index them). Posts repeat few distinct hashtag strings (TSV ``"#a|#b"``): each is split once."""
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # lists (JSON input) are not hashable: split per post
+        lists = [tags.split("|") if type(tags) is str else tags for tags in values]
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        flat = list(chain.from_iterable(lists))
+        if match == "case_insensitive":
+            flat = [name.casefold() for name in flat]
+        names = sorted(dict.fromkeys(flat))
+        code_of = dict(zip(names, range(len(names)), strict=True))
+        return lengths, np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat)), names
+    combos = list(distinct)
+    combo_of = dict(zip(combos, range(len(combos)), strict=True))
+    combo = np.fromiter(map(combo_of.__getitem__, values), dtype=np.int64, count=len(values))
+    lists = [tags.split("|") if type(tags) is str else list(tags) for tags in combos]
+    combo_length = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = list(chain.from_iterable(lists))
+    if match == "case_insensitive":
+        flat = [name.casefold() for name in flat]
+    names = sorted(dict.fromkeys(flat))
+    code_of = dict(zip(names, range(len(names)), strict=True))
+    combo_tags = np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat))
+    lengths = combo_length[combo]
+    starts = np.cumsum(combo_length) - combo_length
+    # the hashtag codes of each post's combination, post after post: gather the combinations' CSR ranges
+    offsets = np.repeat(starts[combo] - (np.cumsum(lengths) - lengths), lengths)
+    return lengths, combo_tags[offsets + np.arange(offsets.size)], names
 
 
 def _columns(
@@ -447,8 +484,8 @@ def burst_dicts(found: BurstArrays, ids: Sequence[str]) -> list[dict[str, Any]]:
     members = id_array[found.order].tolist()
     ptr = found.ptr.tolist()
     return [
-        {"start": format_time(start), "end": format_time(end), "account_ids": members[ptr[i] : ptr[i + 1]]}
-        for i, (start, end) in enumerate(zip(found.start.tolist(), found.end.tolist(), strict=True))
+        {"start": start, "end": end, "account_ids": members[ptr[i] : ptr[i + 1]]}
+        for i, (start, end) in enumerate(zip(format_times(found.start), format_times(found.end), strict=True))
     ]
 
 
@@ -719,6 +756,20 @@ class SignalResults:
     clusters: list[dict[str, Any]] | None
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small acyclic result objects are built: each collection it
+    would start on the way re-scans every live container (the inputs' columns included), which costs more than the
+    building itself at a million members."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def compute_signals(
     inputs: SignalInputs,
     *,
@@ -742,49 +793,50 @@ def compute_signals(
     SignalResults
         JSON-ready lists for what was asked.
     """
-    signals = inputs.signals
-    co_options = signals.co_hashtag or CoHashtagOptions()
-    burst_options = signals.creation_bursts or BurstOptions()
-    co_found = co_pairs = bursts = None
-    if inputs.events is not None:
-        events = inputs.events
-        co_found = co_hashtag_arrays(
-            events.account,
-            events.time,
-            events.tag,
-            n_accounts=len(ids),
-            window=seconds_to_micros(co_options.window_seconds),
-            min_shared=co_options.min_shared,
+    with _collector_paused():  # builds one dict or list per member, pair and burst: nothing forms a cycle
+        signals = inputs.signals
+        co_options = signals.co_hashtag or CoHashtagOptions()
+        burst_options = signals.creation_bursts or BurstOptions()
+        co_found = co_pairs = bursts = None
+        if inputs.events is not None:
+            events = inputs.events
+            co_found = co_hashtag_arrays(
+                events.account,
+                events.time,
+                events.tag,
+                n_accounts=len(ids),
+                window=seconds_to_micros(co_options.window_seconds),
+                min_shared=co_options.min_shared,
+            )
+            co_pairs = co_hashtag_tuples(co_found, events.tag_names, ids)
+        if inputs.account_time is not None and inputs.account_present is not None:
+            bursts = burst_arrays(
+                inputs.account_time,
+                inputs.account_present,
+                window=seconds_to_micros(burst_options.window_seconds),
+                min_accounts=burst_options.min_accounts,
+            )
+        clusters = None
+        if signals.clusters:
+            assert co_found is not None and co_pairs is not None and bursts is not None
+            assert inputs.account_time is not None and inputs.account_present is not None
+            clusters = cluster_evidence(
+                ids,
+                names,
+                name_pairs,
+                co_found,
+                co_pairs,
+                bursts,
+                inputs.account_time,
+                inputs.account_present,
+            )
+        return SignalResults(
+            co_hashtag_pairs=co_pairs if signals.co_hashtag is not None else None,
+            creation_bursts=burst_dicts(bursts, ids)
+            if signals.creation_bursts is not None and bursts is not None
+            else None,
+            clusters=clusters,
         )
-        co_pairs = co_hashtag_tuples(co_found, events.tag_names, ids)
-    if inputs.account_time is not None and inputs.account_present is not None:
-        bursts = burst_arrays(
-            inputs.account_time,
-            inputs.account_present,
-            window=seconds_to_micros(burst_options.window_seconds),
-            min_accounts=burst_options.min_accounts,
-        )
-    clusters = None
-    if signals.clusters:
-        assert co_found is not None and co_pairs is not None and bursts is not None
-        assert inputs.account_time is not None and inputs.account_present is not None
-        clusters = cluster_evidence(
-            ids,
-            names,
-            name_pairs,
-            co_found,
-            co_pairs,
-            bursts,
-            inputs.account_time,
-            inputs.account_present,
-        )
-    return SignalResults(
-        co_hashtag_pairs=co_pairs if signals.co_hashtag is not None else None,
-        creation_bursts=burst_dicts(bursts, ids)
-        if signals.creation_bursts is not None and bursts is not None
-        else None,
-        clusters=clusters,
-    )
 
 
 def cluster_evidence(
@@ -849,22 +901,35 @@ def cluster_evidence(
     np.maximum.at(highest, member_cluster, micros[members])
     untimed = np.bincount(member_cluster[~timed], minlength=roots.size)
 
-    member_times = dict(zip(members.tolist(), micros[members].tolist(), strict=True))
-    stamps = {i: format_time(t) if present[i] else None for i, t in member_times.items()}
-    out: list[dict[str, Any]] = []
-    member_list = members.tolist()
+    stamps = np.full(members.size, None, dtype=object)
+    timed_rows = np.flatnonzero(timed)
+    stamps[timed_rows] = format_times(micros[members[timed_rows]])
+    id_array = np.array(ids, dtype=object)
+    name_array = np.array(names, dtype=object) if len(names) else np.zeros(0, dtype=object)
+    member_ids = id_array[members].tolist()
+    member_dicts = [
+        {"id": ident, "screen_name": name, "created_at": stamp}
+        for ident, name, stamp in zip(member_ids, name_array[members].tolist(), stamps.tolist(), strict=True)
+    ]
+    bursting = in_burst[members].tolist()
     ptr = member_ptr.tolist()
-    for c in range(roots.size):
-        chunk = member_list[ptr[c] : ptr[c + 1]]
+    spans = [  # Python int / int: correctly rounded at any span
+        None if blank else (last - start) / MICROS
+        for blank, start, last in zip(untimed.tolist(), lowest.tolist(), highest.tolist(), strict=True)
+    ]
+    columns = zip(pair_count.tolist(), low.tolist(), high.tolist(), spans, strict=True)
+    out: list[dict[str, Any]] = []
+    for c, (count, least, most, span) in enumerate(columns):
+        begin, end = ptr[c], ptr[c + 1]
         out.append(
             {
-                "members": [{"id": ids[i], "screen_name": names[i], "created_at": stamps[i]} for i in chunk],
-                "pair_count": int(pair_count[c]),
-                "min_similarity": float(low[c]),
-                "max_similarity": float(high[c]),
+                "members": member_dicts[begin:end],
+                "pair_count": count,
+                "min_similarity": least,
+                "max_similarity": most,
                 "co_hashtag_pairs": inside[c],
-                "creation_span_seconds": None if untimed[c] else int(highest[c] - lowest[c]) / MICROS,
-                "members_in_bursts": [ids[i] for i in chunk if in_burst[i]],
+                "creation_span_seconds": span,
+                "members_in_bursts": list(compress(member_ids[begin:end], bursting[begin:end])),
             }
         )
     return out
