@@ -24,16 +24,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import orjson
 
 from sockpuppet import __version__
+from sockpuppet.engine import PairArrays, similar_name_pairs
 from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.hashtags import normalize_hashtag
-from sockpuppet.job import MatchedAccounts, SimilarAccountsResult, search_matched
+from sockpuppet.job import MatchedAccounts, SimilarAccountsResult, build_result
 from sockpuppet.loaders import FORMATS, detect_format, read_account_columns, read_post_columns
 from sockpuppet.signals import Signals, parse_signals, prepare_signals
+from sockpuppet.tsvjob import match_tsv
 
-__all__ = ["OUTPUT_FORMATS", "SUBCOMMANDS", "build_parser", "main", "render", "write_result"]
+__all__ = ["OUTPUT_FORMATS", "SUBCOMMANDS", "build_parser", "main", "render", "write_pairs_csv", "write_result"]
 
 OUTPUT_FORMATS = ("json", "csv", "graphml", "html")
 PROGRESS_MIN_TOTAL = 1_000_000
@@ -43,6 +46,8 @@ INSTALL_HINT = "pip install 'sockpuppet[cli]'"
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 WRITE_PAIRS = 8192
 """Pairs serialised per write of JSON output."""
+CSV_CHUNK_PAIRS = 1 << 16
+"""Pairs joined per write of CSV output."""
 
 
 class CliError(Exception):
@@ -372,8 +377,10 @@ def run_pairs(args: argparse.Namespace) -> int:
     """Handler of ``sockpuppet pairs``: :func:`~sockpuppet.job.find_similar_accounts` on columns read from files, in
     steps.
 
-    The posts are dropped once their authors are known, and the accounts once the matched ones are selected, so
-    the pair search runs with little else in memory.
+    Plain TSV files with an exact hashtag and no signals go through :func:`sockpuppet.tsvjob.match_tsv` (no Python
+    object per record; it hands anything unusual back to the general path). Otherwise the posts are dropped once
+    their authors are known, and the accounts once the matched ones are selected, so the pair search runs with
+    little else in memory. CSV is written straight from the engine's index arrays (:func:`write_pairs_csv`).
     """
     posts_format, posts_compression = _input_format(args.posts, args.posts_format)
     accounts_format, accounts_compression = _input_format(args.accounts, args.accounts_format)
@@ -381,6 +388,46 @@ def run_pairs(args: argparse.Namespace) -> int:
     tag = normalize_hashtag(args.hashtag)
     signals = _signals(args, fmt)
     timed = signals.any  # created_at is read only when a signal needs it
+    formats = (posts_format, posts_compression, accounts_format, accounts_compression)
+    fast = None
+    if not timed and args.hashtag_match == "exact" and formats == ("tsv", None, "tsv", None):
+        fast = match_tsv(args.posts, args.accounts, hashtag=tag)
+    if fast is not None:
+        names, without = fast.names, fast.authors_without_account
+        ids_at = fast.id_strings
+        matched = None
+    else:
+        matched = _match_columns(args, tag, signals, formats)
+        names, without = matched.names, matched.authors_without_account
+        id_array = np.array(matched.ids, dtype=object)
+
+        def ids_at(rows: np.ndarray | None = None) -> list[str]:
+            return list(matched.ids) if rows is None else id_array[rows].tolist()
+
+    progress = _Progress() if sys.stderr.isatty() else None
+    try:
+        found = similar_name_pairs(names, args.min_similarity, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if fmt == "csv" and not timed:
+        _open_output(args.output, lambda out: write_pairs_csv(found, names, ids_at, out, max_pairs=args.max_pairs))
+        return 0
+    if matched is None:
+        matched = MatchedAccounts(
+            ids=ids_at(), names=names, hashtag=tag, min_similarity=args.min_similarity, authors_without_account=without
+        )
+    result = build_result(matched, found, max_pairs=args.max_pairs, with_groups=args.groups)
+    _write_to(result, fmt, dict(zip(matched.ids, matched.names, strict=True)), args.output)
+    return 0
+
+
+def _match_columns(
+    args: argparse.Namespace, tag: str, signals: Signals, formats: tuple[Any, Any, Any, Any]
+) -> MatchedAccounts:
+    """The general path: posts and accounts read into columns, each dropped as soon as it is no longer needed."""
+    posts_format, posts_compression, accounts_format, accounts_compression = formats
+    timed = signals.any
     posts = read_post_columns(args.posts, format=posts_format, compression=posts_compression, created_at=timed)
     authors = posts.hashtag_authors(tag, match=args.hashtag_match)
     if not timed:
@@ -392,16 +439,77 @@ def run_pairs(args: argparse.Namespace) -> int:
     if timed:
         inputs = prepare_signals(signals, posts=posts, accounts=accounts, ids=matched.ids, match=args.hashtag_match)
         matched = dataclasses.replace(matched, signal_inputs=inputs)
-        del posts
-    del accounts, authors
-    progress = _Progress() if sys.stderr.isatty() else None
-    try:
-        result = search_matched(matched, max_pairs=args.max_pairs, with_groups=args.groups, progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
-    _write_to(result, fmt, dict(zip(matched.ids, matched.names, strict=True)), args.output)
-    return 0
+    return matched
+
+
+def _open_output(output: Path | None, write: Callable[[IO[bytes]], None]) -> None:
+    if output is None:
+        write(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    with output.open("wb") as out:
+        write(out)
+
+
+def write_pairs_csv(
+    found: PairArrays,
+    names: Sequence[str | None],
+    ids_at: Callable[[np.ndarray], list[str]],
+    out: IO[bytes],
+    *,
+    max_pairs: int | None = None,
+) -> None:
+    """The CSV of :func:`write_result` (with screen names) written from the engine's index arrays.
+
+    Byte-identical to ``write_result(build_result(matched, found, max_pairs=max_pairs), "csv", screen_names, out)``
+    with ``screen_names = dict(zip(matched.ids, matched.names))``, without building the pairs as tuples: each chunk
+    of :data:`CSV_CHUNK_PAIRS` pairs is joined as text, or goes through :func:`csv.writer` when one of its fields
+    needs quoting; a similarity is written as its ``repr``, as :mod:`csv` does, formatted once per distinct value.
+
+    Parameters
+    ----------
+    found
+        Pairs from :func:`~sockpuppet.engine.similar_name_pairs` over ``names``.
+    names
+        The matched accounts' screen names (``None``: none).
+    ids_at
+        The matched accounts' ids at the given indices, as strings.
+    out
+        Binary stream.
+    max_pairs
+        Write only the first ``max_pairs`` pairs; ``None`` writes all.
+    """
+    first = np.asarray(found.first, dtype=np.int64)
+    second = np.asarray(found.second, dtype=np.int64)
+    score = np.asarray(found.score, dtype=np.float64)
+    keep = first.size if max_pairs is None else min(max_pairs, first.size)
+    if not names:  # no matched account: the header without screen names (and no pair)
+        out.write(b"id1,id2,similarity\n")
+        return
+    out.write(b"id1,screen_name1,id2,screen_name2,similarity\n")
+    name_array = np.array(names, dtype=object)
+    for start in range(0, keep, CSV_CHUNK_PAIRS):
+        end = min(start + CSV_CHUNK_PAIRS, keep)
+        a, b = first[start:end], second[start:end]
+        columns = (ids_at(a), name_array[a].tolist(), ids_at(b), name_array[b].tolist())
+        scores = _reprs(score[start:end])
+        texts = [column if i % 2 == 0 else [name or "" for name in column] for i, column in enumerate(columns)]
+        if any(char in "".join(column) for column in texts for char in ',"\r\n'):
+            chunk = io.StringIO()
+            rows = zip(*columns, score[start:end].tolist(), strict=True)
+            csv.writer(chunk, lineterminator="\n").writerows(rows)
+            out.write(chunk.getvalue().encode())
+        else:
+            out.write(("\n".join(map(",".join, zip(*texts, scores, strict=True))) + "\n").encode())
+
+
+def _reprs(score: np.ndarray) -> list[str]:
+    """``repr`` of every score, computed once per distinct value (scores are few distinct fractions)."""
+    bits = score.view(np.uint64)
+    distinct = np.sort(bits)
+    distinct = distinct[np.concatenate(([True], distinct[1:] != distinct[:-1]))] if distinct.size else distinct
+    texts = np.array([repr(value) for value in distinct.view(np.float64).tolist()], dtype=object)
+    return texts[np.searchsorted(distinct, bits)].tolist()
 
 
 def _signals(args: argparse.Namespace, fmt: str) -> Signals:

@@ -1,0 +1,415 @@
+"""The job's first half on TSV files without a Python object per record: the CLI's fast path.
+
+:func:`match_tsv` reads ``posts.tsv`` and ``accounts.tsv`` whole into numpy byte arrays and does what
+:func:`sockpuppet.job.match_accounts` does on columns (exact hashtag filter, conflicting-duplicate check, account
+selection) with vectorised operations on byte offsets:
+
+- fields are located from the newline and tab positions outside quoted fields (the same vectorised quote scan as
+  the block reader of :mod:`sockpuppet.loaders`);
+- the hashtag filter finds the hashtag's bytes in the file and keeps the occurrences that are a whole ``|``-separated
+  element of a post's ``hashtags`` field;
+- ids are compared as exact keys: the field's bytes in 64-bit words plus its length. A 64-bit hash of the key sorts
+  them, and every pair of keys the hash calls equal is compared word by word, so the result never rests on a hash;
+- only the screen names of the matched accounts become Python strings; ids become strings only when asked for
+  (:meth:`TsvMatch.id_strings`), e.g. for the pairs found.
+
+It handles the common case and nothing else: whenever the input holds anything the general reader would treat
+specially or report (a carriage return, a malformed or wanted quoted field, a bad width, an empty id, an
+``is_repost`` other than ``true``/``false``/``1``/``0`` in any ASCII case, bad UTF-8, a missing column, a
+conflicting duplicate id, an id longer than :data:`MAX_KEY_BYTES`, or a hash collision between different ids),
+:func:`match_tsv` returns ``None`` and the caller runs the general path, which gives the same result or the exact
+error (line and field). The result is always identical to ``match_accounts(read_post_columns(posts),
+read_account_columns(accounts), hashtag=...)``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import mmap
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sockpuppet.loaders import _BOM, _gather_strings, _quoted_spans_vectorised
+
+__all__ = ["MAX_FILE_BYTES", "MAX_KEY_BYTES", "TsvMatch", "match_tsv"]
+
+MAX_KEY_BYTES = 32
+"""Longest id (in UTF-8 bytes) compared as an exact key; a longer one sends the job to the general path."""
+MAX_FILE_BYTES = 1 << 32
+"""Largest file read whole; larger files go through the general (block-streaming) path."""
+
+_PAD = 8
+"""Bytes read at once per word of a key (a file's records must span at least that many)."""
+_MIN_FILE_BYTES = 1
+_SCAN_PIECE = 1 << 20
+_MAX_WORD_STRING_BYTES = 64
+"""Fields up to this long become strings through 64-bit words; longer ones through a gather of every byte."""
+_UTF8_PIECE = 1 << 22
+_WORD_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_REPOST_WORDS = ((b"true", 1), (b"false", 0))
+
+
+class _NotHandled(Exception):
+    """The input needs the general path (it decides, or reports the error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """Exact keys of byte fields: the bytes in little-endian 64-bit words (zero-padded) and the lengths."""
+
+    words: npt.NDArray[np.uint64]
+    lengths: npt.NDArray[np.int64]
+
+    def take(self, rows: npt.NDArray[np.int64]) -> _Keys:
+        return _Keys(self.words[rows], self.lengths[rows])
+
+    def hashes(self) -> npt.NDArray[np.uint64]:
+        """A 64-bit mix of every key (equal keys, equal hashes; the converse is checked where it matters)."""
+        h = self.lengths.astype(np.uint64) * _MIX[0]
+        for w in range(self.words.shape[1]):
+            h ^= self.words[:, w]
+            h *= _MIX[1]
+            h ^= h >> np.uint64(31)
+        h *= _MIX[2]
+        h ^= h >> np.uint64(29)
+        return h
+
+    def equal(self, rows: npt.NDArray[np.int64], other: _Keys, other_rows: npt.NDArray[np.int64]) -> bool:
+        """Whether ``self[rows[i]] == other[other_rows[i]]`` for every ``i``."""
+        if not np.array_equal(self.lengths[rows], other.lengths[other_rows]):
+            return False
+        width = min(self.words.shape[1], other.words.shape[1])  # beyond the shorter width both are zero
+        return bool(np.array_equal(self.words[rows, :width], other.words[other_rows, :width]))
+
+    def strings(self, rows: npt.NDArray[np.int64]) -> list[str]:
+        """The keys of ``rows`` decoded (UTF-8, checked when the file was read)."""
+        if not rows.size:
+            return []
+        raw = np.zeros((rows.size, self.words.shape[1] * 8 + 1), dtype=np.uint8)
+        raw[:, :-1] = self.words[rows].view(np.uint8).reshape(rows.size, -1)
+        raw[:, -1] = 10
+        keep = np.arange(raw.shape[1]) < self.lengths[rows][:, None]
+        keep[:, -1] = True
+        # unquoted TSV fields hold no newline: it separates the ids
+        return raw[keep].tobytes().decode("utf-8").split("\n")[:-1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """A TSV file's records (its bytes after the header line), the byte bounds of their fields, and where the
+    hashtag's first byte occurs when asked (:func:`_scan`)."""
+
+    data: npt.NDArray[np.uint8]
+    header: list[str]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    tabs: npt.NDArray[np.int64]
+    quoted: bool
+    tag_starts: npt.NDArray[np.int64] | None = None
+
+    def __len__(self) -> int:
+        return int(self.starts.size)
+
+    def bounds(self, name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``(begin, end)`` of column ``name`` in every record (a repeated header name: the last one, as a dict)."""
+        j = len(self.header) - 1 - self.header[::-1].index(name)
+        width = len(self.header)
+        begin = self.starts if j == 0 else self.tabs[:, j - 1] + 1
+        end = self.tabs[:, j] if j < width - 1 else self.ends
+        if self.quoted and (self.data[np.minimum(begin, end)] == 34).any():  # a quoted wanted field: unescaping
+            raise _NotHandled
+        return begin, end
+
+    def keys(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64], *, limit: int = MAX_KEY_BYTES) -> _Keys:
+        """Exact keys of the fields ``[begin, end)`` (:class:`_NotHandled` if one is longer than ``limit`` bytes)."""
+        lengths = end - begin
+        longest = int(lengths.max()) if lengths.size else 0
+        if longest > limit:
+            raise _NotHandled
+        width = max(1, -(-longest // 8))
+        windows = np.lib.stride_tricks.sliding_window_view(self.data, 8)
+        last = windows.shape[0] - 1
+        words = np.empty((begin.size, width), dtype=np.uint64)
+        for w in range(width):
+            at = begin + 8 * w
+            base = np.minimum(at, last)  # the last 8 bytes read whole, shifted to the field's start
+            shift = (np.minimum(at - base, 7) * 8).astype(np.uint64)
+            words[:, w] = (windows[base].view("<u8")[:, 0] >> shift) & _WORD_MASKS[np.clip(lengths - 8 * w, 0, 8)]
+        return _Keys(words, lengths)
+
+    def strings(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[str | None]:
+        """The fields ``[begin, end)`` as strings, ``None`` for an empty one (as the TSV readers give them)."""
+        lengths = end - begin
+        if lengths.size and int(lengths.max()) > _MAX_WORD_STRING_BYTES:
+            return _gather_strings(self.data, begin, end)
+        values: list[Any] = self.keys(begin, end, limit=_MAX_WORD_STRING_BYTES).strings(np.arange(begin.size))
+        if "" in values:
+            values = [value or None for value in values]
+        return values
+
+
+def _read(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
+    """The file's bytes, memory-mapped (read-only; the mapping closes when the last array over it goes)."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if not _MIN_FILE_BYTES <= size <= MAX_FILE_BYTES:
+            raise _NotHandled
+        mapped = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
+    return np.frombuffer(mapped, dtype=np.uint8)
+
+
+@dataclass(slots=True)
+class _Scan:
+    """Positions of newlines, tabs, quotes (and of the hashtag's first byte) in a file, found piece by piece."""
+
+    newlines: npt.NDArray[np.int64]
+    tabs: npt.NDArray[np.int64]
+    quotes: npt.NDArray[np.int64]
+    tag_starts: npt.NDArray[np.int64] | None
+
+
+def _scan(body: npt.NDArray[np.uint8], tag_byte: int | None) -> _Scan:
+    """:class:`_Scan` of ``body`` in cache-sized pieces; :class:`_NotHandled` on a carriage return or bad UTF-8."""
+    found: list[list[npt.NDArray[np.int64]]] = [[], [], [], []]
+    wanted = [10, 9, 34] if tag_byte is None else [10, 9, 34, tag_byte]
+    ascii_only = True
+    for lo in range(0, body.size, _SCAN_PIECE):
+        piece = body[lo : lo + _SCAN_PIECE]
+        if (piece == 13).any():
+            raise _NotHandled
+        ascii_only = ascii_only and int(piece.max()) < 0x80
+        for byte, positions in zip(wanted, found, strict=False):
+            at = np.flatnonzero(piece == byte)
+            if at.size:
+                positions.append(at + lo)
+    if not ascii_only:
+        _check_utf8(body)
+    empty = np.zeros(0, dtype=np.int64)
+    newlines, tabs, quotes, starts = (np.concatenate(p) if p else empty for p in found)
+    return _Scan(newlines, tabs, quotes, None if tag_byte is None else starts)
+
+
+def _check_utf8(body: npt.NDArray[np.uint8]) -> None:
+    """:class:`_NotHandled` unless ``body`` is UTF-8 (decoded in pieces: no copy of the whole file as text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(body)
+    try:
+        for start in range(0, len(view), _UTF8_PIECE):
+            decoder.decode(view[start : start + _UTF8_PIECE])
+        decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        raise _NotHandled from None
+
+
+def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: int | None = None) -> _Table:
+    body = _read(path)
+    offset = len(_BOM) if bytes(body[: len(_BOM)]) == _BOM else 0
+    scan = _scan(body, tag_byte)
+    newlines = scan.newlines
+    if not newlines.size or newlines[0] == offset:
+        raise _NotHandled  # no record, or an empty header line
+    first = bytes(body[offset : newlines[0]])
+    if b'"' in first:
+        raise _NotHandled
+    header = first.decode("utf-8").split("\t")
+    if any(name not in header for name in required):
+        raise _NotHandled
+    start = int(newlines[0]) + 1
+    a = body[start:]
+    if a.size < _PAD:
+        raise _NotHandled
+    newlines = newlines[1:] - start
+    tabs = scan.tabs[np.searchsorted(scan.tabs, start) :] - start
+    quotes = scan.quotes - start
+    tag_starts = None if scan.tag_starts is None else scan.tag_starts[np.searchsorted(scan.tag_starts, start) :] - start
+    quoted = bool(quotes.size)
+    if quoted:
+        before = a[np.maximum(quotes - 1, 0)]
+        at_start = (quotes == 0) | (before == 9) | (before == 10)
+        spans = _quoted_spans_vectorised(a, quotes, at_start)
+        if spans is None:
+            raise _NotHandled
+        opens, closes = np.asarray(spans[0], dtype=np.int64), np.asarray(spans[1], dtype=np.int64)
+        if opens.size:
+
+            def outside(positions: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+                span = np.searchsorted(opens, positions) - 1  # the last quoted field opened before
+                return positions[(span < 0) | (positions > closes[np.maximum(span, 0)])]
+
+            newlines, tabs = outside(newlines), outside(tabs)
+    ends = newlines if newlines.size and newlines[-1] == a.size - 1 else np.append(newlines, a.size)
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    rows = ends > starts  # csv skips empty lines
+    if not rows.all():
+        starts, ends = starts[rows], ends[rows]
+    per_row = len(header) - 1
+    if tabs.size != starts.size * per_row:
+        raise _NotHandled
+    fields = tabs.reshape(starts.size, per_row)
+    if per_row and not (np.all(fields[:, 0] >= starts) and np.all(fields[:, -1] < ends)):
+        raise _NotHandled
+    return _Table(a, header, starts, ends, fields, quoted, tag_starts)
+
+
+def _hashtag_rows(table: _Table, tag: bytes) -> npt.NDArray[np.bool_]:
+    """Which records carry ``tag`` as a whole ``|``-separated element of their ``hashtags`` field."""
+    begin, end = table.bounds("hashtags")
+    data = table.data
+    size = data.size
+    assert table.tag_starts is not None
+    found = table.tag_starts[table.tag_starts <= size - len(tag)]
+    for k in range(1, len(tag)):
+        found = found[data[found + k] == tag[k]]
+    after = found + len(tag)
+    # a whole element starts after "|", a tab or a newline (or at the start) and ends before "|", a tab, a newline
+    # or the end; then it must lie in its record's hashtags field
+    before_ok = np.isin(data[found - 1], (9, 10, 124)) | (found == 0)
+    after_ok = np.isin(data[np.minimum(after, size - 1)], (9, 10, 124)) | (after == size)
+    found, after = found[before_ok & after_ok], after[before_ok & after_ok]
+    row = np.searchsorted(table.starts, found, side="right") - 1
+    inside = (row >= 0) & (found >= begin[row]) & (after <= end[row])
+    carries = np.zeros(len(table), dtype=bool)
+    carries[row[inside]] = True
+    return carries
+
+
+def _reposts(table: _Table) -> npt.NDArray[np.bool_]:
+    """``is_repost`` of every record when each is one of the plain words, else :class:`_NotHandled`."""
+    begin, end = table.bounds("is_repost")
+    data = table.data
+    length = end - begin
+    value = np.full(begin.size, -1, dtype=np.int8)
+    one = np.flatnonzero(length == 1)
+    digit = data[begin[one]]
+    value[one[digit == ord("1")]] = 1
+    value[one[digit == ord("0")]] = 0
+    for word, flag in _REPOST_WORDS:
+        sel = np.flatnonzero(length == len(word))
+        if sel.size:
+            got = data[begin[sel, None] + np.arange(len(word))] | 0x20  # ASCII letters to lower case
+            value[sel[(got == np.frombuffer(word, dtype=np.uint8)).all(axis=1)]] = flag
+    if (value < 0).any():
+        raise _NotHandled
+    return value == 1
+
+
+def _groups(keys: _Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Equal keys grouped: ``(order, first, hashes)`` with rows sorted by hash, the positions in ``order`` where a
+    group starts, and the sorted hashes. Raises :class:`_NotHandled` if two different keys share a hash."""
+    hashes = keys.hashes()
+    order = np.argsort(hashes)
+    ordered = hashes[order]
+    new = np.empty(order.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    if first.size < order.size:  # repeated hashes: every row must equal its group's first row
+        repeated = np.flatnonzero(~new)
+        leader = order[first[np.searchsorted(first, repeated, side="right") - 1]]
+        if not keys.equal(order[repeated], keys, leader):
+            raise _NotHandled
+    return order, first, ordered
+
+
+@dataclass(frozen=True, slots=True)
+class TsvMatch:
+    """The accounts that posted the hashtag, as :meth:`sockpuppet.columns.AccountColumns.select` gives them.
+
+    Attributes
+    ----------
+    names
+        Screen names of the matched accounts in accounts-input order (``None`` for an empty one).
+    authors_without_account
+        Distinct authors of matching posts without an account record.
+    """
+
+    names: list[str | None]
+    authors_without_account: int
+    _ids: _Keys
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def id_strings(self, rows: npt.NDArray[np.int64] | None = None) -> list[str]:
+        """Ids of the matched accounts at ``rows`` (indices into :attr:`names`; ``None``: all), as strings."""
+        if rows is None:
+            rows = np.arange(len(self.names))
+        return self._ids.strings(np.asarray(rows, dtype=np.int64))
+
+
+def match_tsv(posts: str | os.PathLike[str], accounts: str | os.PathLike[str], *, hashtag: str) -> TsvMatch | None:
+    """The accounts of ``accounts`` that posted ``hashtag`` (exact match, reposts excluded) in ``posts``.
+
+    Parameters
+    ----------
+    posts, accounts
+        Paths of uncompressed TSV files (the original exercise's columns).
+    hashtag
+        The normalised hashtag (:func:`~sockpuppet.hashtags.normalize_hashtag`).
+
+    Returns
+    -------
+    TsvMatch or None
+        The matched accounts, identical to what the columnar path selects; ``None`` when the input needs the general
+        path (see the module docstring): run that instead, it also reports any error.
+    """
+    tag = hashtag.encode("utf-8")
+    if not tag or any(byte in tag for byte in b'|\t\n\r"'):
+        return None
+    try:
+        return _match(posts, accounts, tag)
+    except _NotHandled:
+        return None
+
+
+def _match(posts_path: Any, accounts_path: Any, tag: bytes) -> TsvMatch:
+    posts = _table(posts_path, ("author_id", "is_repost", "hashtags"), tag[0])
+    author_begin, author_end = posts.bounds("author_id")
+    if (author_end <= author_begin).any():  # an empty author_id: the general path reports it
+        raise _NotHandled
+    matched = np.flatnonzero(_hashtag_rows(posts, tag) & ~_reposts(posts))
+    authors = posts.keys(author_begin[matched], author_end[matched])
+    del posts
+    author_order, author_first, author_hashes = _groups(authors)
+    distinct_hashes = author_hashes[author_first]
+    distinct_rows = author_order[author_first]
+
+    table = _table(accounts_path, ("id", "screen_name"))
+    id_begin, id_end = table.bounds("id")
+    if (id_end <= id_begin).any():
+        raise _NotHandled
+    ids = table.keys(id_begin, id_end)
+    order, first, hashes = _groups(ids)
+    keep = np.ones(len(table), dtype=bool)
+    name_begin, name_end = table.bounds("screen_name")
+    if first.size < order.size:  # duplicate ids: identical records collapse to the first, conflicting ones fail
+        sizes = np.diff(np.append(first, order.size))
+        group = np.repeat(np.arange(first.size), sizes)  # of every sorted position
+        at = np.flatnonzero(sizes[group] > 1)
+        earliest = np.minimum.reduceat(order, first)  # each id's first record
+        dup, leader = order[at], earliest[group[at]]
+        names = table.keys(name_begin[dup], name_end[dup])
+        leaders = table.keys(name_begin[leader], name_end[leader])
+        if not names.equal(np.arange(dup.size), leaders, np.arange(leader.size)):
+            raise _NotHandled  # a conflicting duplicate id: the general path names every one
+        keep[dup[dup != leader]] = False
+    # which accounts' ids are among the authors: sorted hashes searched in the sorted distinct author hashes
+    at = np.searchsorted(distinct_hashes, hashes)
+    hit = np.zeros(order.size, dtype=bool)
+    if distinct_hashes.size:
+        hit = distinct_hashes[np.minimum(at, distinct_hashes.size - 1)] == hashes
+    candidates = np.flatnonzero(hit)
+    if not ids.equal(order[candidates], authors, distinct_rows[at[candidates]]):
+        raise _NotHandled
+    selected = np.zeros(len(table), dtype=bool)
+    selected[order[candidates]] = True
+    rows = np.flatnonzero(selected & keep)
+    names_out = table.strings(name_begin[rows], name_end[rows])
+    return TsvMatch(names_out, int(distinct_hashes.size - rows.size), ids.take(rows))
