@@ -43,7 +43,7 @@ MAX_FILE_BYTES = 1 << 32
 """Largest file read whole; larger files go through the general (block-streaming) path."""
 
 _PAD = 8
-"""Bytes read at once per word of a key (a file's records must span at least that many)."""
+"""Bytes read at once per word of a key."""
 _MIN_FILE_BYTES = 1
 _SCAN_PIECE = 1 << 20
 _MAX_WORD_STRING_BYTES = 64
@@ -72,9 +72,9 @@ class _Keys:
         """A 64-bit mix of every key (equal keys, equal hashes; the converse is checked where it matters)."""
         h = self.lengths.astype(np.uint64) * _MIX[0]
         for w in range(self.words.shape[1]):
-            h ^= self.words[:, w]
-            h *= _MIX[1]
-            h ^= h >> np.uint64(31)
+            mixed = (h ^ self.words[:, w]) * _MIX[1]
+            mixed ^= mixed >> np.uint64(31)
+            h = mixed if w == 0 else np.where(self.lengths > 8 * w, mixed, h)  # the same for any width
         h *= _MIX[2]
         h ^= h >> np.uint64(29)
         return h
@@ -121,7 +121,8 @@ class _Table:
         width = len(self.header)
         begin = self.starts if j == 0 else self.tabs[:, j - 1] + 1
         end = self.tabs[:, j] if j < width - 1 else self.ends
-        if self.quoted and (self.data[np.minimum(begin, end)] == 34).any():  # a quoted wanted field: unescaping
+        first_byte = self.data[np.minimum(begin, self.data.size - 1)]
+        if self.quoted and ((first_byte == 34) & (end > begin)).any():  # a quoted wanted field: unescaping
             raise _NotHandled
         return begin, end
 
@@ -132,7 +133,8 @@ class _Table:
         if longest > limit:
             raise _NotHandled
         width = max(1, -(-longest // 8))
-        windows = np.lib.stride_tricks.sliding_window_view(self.data, 8)
+        data = self.data if self.data.size >= _PAD else np.concatenate((self.data, np.zeros(_PAD, dtype=np.uint8)))
+        windows = np.lib.stride_tricks.sliding_window_view(data, _PAD)
         last = windows.shape[0] - 1
         words = np.empty((begin.size, width), dtype=np.uint64)
         for w in range(width):
@@ -221,8 +223,6 @@ def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: in
         raise _NotHandled
     start = int(newlines[0]) + 1
     a = body[start:]
-    if a.size < _PAD:
-        raise _NotHandled
     newlines = newlines[1:] - start
     tabs = scan.tabs[np.searchsorted(scan.tabs, start) :] - start
     quotes = scan.quotes - start
