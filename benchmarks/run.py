@@ -14,8 +14,9 @@ on the digest, or the run fails.
   the full ``n x n`` matrix in row blocks (``--cdist-max``); its time does not depend on the threshold, so one pass
   counts the pairs of every threshold.
 - ``small``: the engine against one single-thread ``cdist`` of the names with themselves plus the threshold (the
-  naive exact baseline), at ``--small-sizes`` and ``--small-thresholds``, interleaved in one child (best of at least
-  five runs each, digests compared); the table reports both times and their ratio.
+  naive exact baseline) on the same names, at ``--small-sizes`` and ``--small-thresholds``, in one child: runs
+  alternate (the order flips every round) for about 3 s per row, at least five each, digests compared; the table
+  reports the medians and their ratio.
 - ``cli``: ``sockpuppet pairs`` on generated ``posts.tsv``/``accounts.tsv`` (one post with the hashtag per
   account: the engine's names, so the ``engine`` row of the same ``(n, t)`` is the engine alone on the same files)
   at the sizes in ``--cli-sizes``, timed and measured with ``/usr/bin/time -v`` when available (else the child's
@@ -44,6 +45,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,7 +158,7 @@ def child_cdist(names: list[str], thresholds: list[float]) -> list[dict]:
 
 
 def child_small(n: int, thresholds: list[float]) -> list[dict]:
-    """Engine vs single-thread ``cdist`` + threshold on the same names, interleaved, best of several runs each."""
+    """Engine vs single-thread ``cdist`` + threshold on the same names, alternating runs, medians of each."""
     from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
@@ -177,15 +179,23 @@ def child_small(n: int, thresholds: list[float]) -> list[dict]:
         digests = set()
         runs = {"cdist": lambda t=threshold: naive(t), "engine": lambda t=threshold: similar_name_pairs(names, t)}
         started = time.perf_counter()
-        while len(timings["engine"]) < 5 or (time.perf_counter() - started < 2.0 and len(timings["engine"]) < 500):
-            for method, run in runs.items():
+        while len(timings["engine"]) < 5 or (time.perf_counter() - started < 3.0 and len(timings["engine"]) < 2000):
+            order = list(runs.items()) if len(timings["engine"]) % 2 == 0 else list(runs.items())[::-1]
+            for method, run in order:
                 start = time.perf_counter()
                 found = run()
                 timings[method].append(time.perf_counter() - start)
                 digests.add(_digest(*found))
         if len(digests) != 1:
             raise SystemExit(f"engine and cdist disagree at n={n}, threshold={threshold}")
-        out.append({"threshold": threshold, "cdist": min(timings["cdist"]), "engine": min(timings["engine"])})
+        out.append(
+            {
+                "threshold": threshold,
+                "cdist": statistics.median(timings["cdist"]),
+                "engine": statistics.median(timings["engine"]),
+                "runs": len(timings["engine"]),
+            }
+        )
     return out
 
 
@@ -221,8 +231,8 @@ def measure(method: str, n: int, thresholds: list[float], timeout: float) -> lis
 def measure_small(sizes: list[int], thresholds: list[float], timeout: float) -> str:
     """The small-input table: engine vs single-thread ``cdist`` + threshold, measured in the same child."""
     lines = [
-        "| n | threshold | cdist, 1 thread (ms) | engine (ms) | engine / cdist |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| n | threshold | cdist, 1 thread (ms) | engine (ms) | engine / cdist | runs each |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n in sizes:
         command = [sys.executable, "-m", "benchmarks.run", "--child", "small", str(n), *map(str, thresholds)]
@@ -230,7 +240,7 @@ def measure_small(sizes: list[int], thresholds: list[float], timeout: float) -> 
         for r in json.loads(done.stdout)["results"]:
             lines.append(
                 f"| {n:,} | {r['threshold']} | {r['cdist'] * 1e3:.3f} | {r['engine'] * 1e3:.3f} "
-                f"| {r['engine'] / r['cdist']:.2f} |"
+                f"| {r['engine'] / r['cdist']:.2f} | {r['runs']} |"
             )
         print(f"small n={n:,} done", file=sys.stderr)
     return "\n".join(lines)
@@ -432,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if small:
         report += (
-            "\n## Small inputs: engine vs single-thread cdist + threshold (same child, interleaved, best of runs)"
+            "\n## Small inputs: engine vs single-thread cdist + threshold (same child, alternating runs, medians)"
             f"\n\n{small}\n"
         )
     print(report)

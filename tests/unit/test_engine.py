@@ -158,12 +158,50 @@ def test_tiny_chunks_and_passes(
             "PARALLEL_SORT": 1,
             "EXPAND_PAIRS": 2,
             "SMALL_PAIRS": 0,
+            "SMALL_NAMES": 0,
             "SMALL_SCAN": 0,
         }
         for constant, value in constants.items():
             patch.setattr(engine, constant, value)
         found = as_tuples(similar_name_pairs(names, threshold, method=method, workers=workers))
     assert found == expected_pairs(names, threshold)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    names=name_lists,
+    threshold=thresholds,
+    small_pairs=st.sampled_from([0, 1 << 14]),
+    skip=st.sampled_from([1, 1 << 40]),
+    block_cells=st.sampled_from([8, 1 << 20]),
+    workers=st.sampled_from([1, 2]),
+)
+def test_direct_paths_equal_reference(
+    names: list[str], threshold: float, small_pairs: int, skip: int, block_cells: int, workers: int
+) -> None:
+    # GIVEN the direct paths (one call, or bands of one row or of all rows, on one or two threads), with the
+    # integer distance cutoff taken whenever it cuts a pair or never WHEN searched
+    # THEN exactly the reference pairs and floats
+    with pytest.MonkeyPatch.context() as patch:
+        for constant, value in {
+            "SMALL_PAIRS": small_pairs,
+            "SMALL_SKIP": skip,
+            "BLOCK_CELLS": block_cells,
+            "PARALLEL_WORK": 1,
+        }.items():
+            patch.setattr(engine, constant, value)
+        found = as_tuples(similar_name_pairs(names, threshold, workers=workers))
+    assert found == expected_pairs(names, threshold)
+
+
+def test_score_from_distance_is_rapidfuzz_score() -> None:
+    # GIVEN every (longer length, distance) up to 300 WHEN the small path turns a distance into a score
+    # THEN 1.0 - d / M in float64 is bit-identical to rapidfuzz's normalized similarity of such a pair
+    for m in range(1, 301):
+        distance = np.arange(m + 1)
+        computed = 1.0 - distance / np.full(m + 1, m, np.int64)
+        expected = [DamerauLevenshtein.normalized_similarity("a" * m, "a" * (m - d) + "b" * d) for d in range(m + 1)]
+        assert computed.tolist() == expected
 
 
 @pytest.mark.parametrize(

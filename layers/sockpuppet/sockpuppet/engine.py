@@ -44,8 +44,13 @@ thresholds or for long names the filter loses. Per group an estimated cost (keys
 extrapolated from hashing a sample of the group's names) picks between the filter and the *scan*: blocked
 :func:`rapidfuzz.process.cdist` scoring restricted, by point 1 alone, to names of length ``M`` against the earlier
 names (in length order) of length ``[T(M), M]``, each pair once (diagonal blocks as one triangle of a list with
-itself; at ``t = 0`` this is every pair). Both paths are exact; ``method`` forces one of them. Small inputs (a few
-thousand pairs) skip the bookkeeping: one single-thread ``cdist`` of the names with themselves, the naive baseline.
+itself; at ``t = 0`` this is every pair). Both paths are exact; ``method`` forces one of them. Small inputs skip the
+bookkeeping and score every pair in input order, so the pairs come out sorted: up to ``SMALL_PAIRS`` pairs in one
+single-thread ``cdist`` of the names with themselves (the naive baseline), and up to ``SMALL_NAMES`` names at low
+thresholds (where the search would score nearly every pair too) in bands of rows checked against the deadline.
+When enough pairs differ in length by more than the longest name's budget ``k``, these calls compute integer
+distances with ``score_cutoff=k`` (rapidfuzz answers those pairs from the lengths alone) and the score
+``1.0 - d / M`` in float64, the operations rapidfuzz performs, bit for bit.
 
 Hashing: a polynomial hash modulo ``2**64`` over code points; the hash of a string with positions
 ``d_1 < ... < d_D`` deleted is ``P[L] B^-D + sum_i (P[d_i] B^-(i-1) - P[d_i + 1] B^-i)`` from the prefix hashes
@@ -65,6 +70,7 @@ pairs with one name on each side are generated.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import os
@@ -105,9 +111,15 @@ PARALLEL_SORT = 1 << 20
 """Key arrays at least this long are split by value and sorted on several threads."""
 EXPAND_PAIRS = 1 << 20
 """Output pairs expanded per step (the deadline is checked between steps)."""
-SMALL_PAIRS = 1 << 13
+SMALL_PAIRS = 1 << 14
 """Up to this many pairs of distinct names (and ``BLOCK_WORK``), all of them are scored at once on the calling
-thread: below this size the bookkeeping of the filter costs more than it saves."""
+thread: below this size the bookkeeping of the search costs more than it saves."""
+SMALL_NAMES = 1 << 11
+"""Up to this many distinct names, low thresholds score every pair in bands of rows in input order (see
+:func:`_direct`)."""
+SMALL_SKIP = 8
+"""The small path computes integer distances with a cutoff when at least one pair in this many is left out by the
+lengths alone (below that the extra array operations cost more than the pairs they skip)."""
 SMALL_SCAN = 1 << 11
 """A group whose scan computes at most this many cells is scanned without estimating the filter's cost."""
 MAX_COMBINATIONS = 1 << 14
@@ -783,10 +795,14 @@ def similar_name_pairs(
     distinct, codes = _distinct(names)
     if not distinct:
         return _empty()
-    if method == "auto" and _is_small(distinct):
+    direct = _direct(distinct, min_similarity) if method == "auto" else None
+    if direct is not None:
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded("the pair search did not finish before the deadline")
-        a, b, s = _small_pairs(distinct, min_similarity)
+        if direct == "one":
+            a, b, s = _small_pairs(distinct, min_similarity)
+        else:
+            a, b, s = _band_pairs(distinct, min_similarity, deadline=deadline, workers=workers)
         if progress is not None:
             progress(len(distinct), len(distinct))
     else:
@@ -802,20 +818,128 @@ def similar_name_pairs(
     return _expand(codes, a, b, s, deadline)
 
 
-def _is_small(names: list[str]) -> bool:
-    """Few enough pairs (and short enough names, for the deadline) to score them all in one call."""
+def _direct(names: list[str], min_similarity: float) -> Literal["one", "bands"] | None:
+    """Whether distinct names are scored pair by pair in input order, skipping the search's bookkeeping.
+
+    ``"one"``: few enough pairs (``SMALL_PAIRS``, and ``BLOCK_WORK`` for the deadline) for one call on the calling
+    thread. ``"bands"``: up to ``SMALL_NAMES`` names at a low threshold (a budget of at least half the longest
+    name: the filter's subsequences would be at most half a name, its buckets crowded, and few pairs are apart by
+    more than the budget in length), where the search would score nearly every pair anyway; one row of names must
+    fit in ``BLOCK_WORK``. ``None``: the search (:func:`distinct_pairs`).
+    """
     pairs = len(names) * (len(names) - 1) // 2
-    return pairs <= SMALL_PAIRS and pairs * max(map(len, names)) ** 2 <= BLOCK_WORK
+    work = max(map(len, names)) ** 2
+    if pairs <= SMALL_PAIRS and pairs * work <= BLOCK_WORK:
+        return "one"
+    if len(names) <= SMALL_NAMES and len(names) * work <= BLOCK_WORK:
+        longest = math.isqrt(work)
+        if 2 * _budget(longest, float(min_similarity)) >= longest:
+            return "bands"
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _upper(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Rows, columns and flat indices of the cells above the diagonal of an ``n x n`` matrix, row-major
+    (:func:`itertools.combinations` order; cached: small searches repeat their sizes)."""
+    a, b = np.triu_indices(n, 1)
+    return a, b, a * n + b
 
 
 def _small_pairs(
     names: list[str], min_similarity: float
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Every pair of a few distinct names scored on the calling thread (one ``cdist`` of the list with itself,
-    which rapidfuzz computes as one triangle), as sorted ``(a, b, score)``."""
-    score = process.cdist(names, names, scorer=DamerauLevenshtein.normalized_similarity, dtype=np.float64, workers=1)
-    a, b = np.nonzero(np.triu(score > min_similarity, 1))
-    return a.astype(np.int64, copy=False), b.astype(np.int64, copy=False), score[a, b]
+    """Every pair of a few distinct names scored on the calling thread by one ``cdist`` of the list with itself
+    (which rapidfuzz computes as one triangle), as sorted ``(a, b, score)``.
+
+    When the budget ``k`` of the longest name leaves out enough pairs by length alone (``|len(a) - len(b)| > k``:
+    at least one pair in ``SMALL_SKIP``), the call computes integer distances with ``score_cutoff=k``: rapidfuzz
+    answers those pairs without scoring them (as ``k + 1``). The score is then ``1.0 - d / M`` in float64, the
+    operations rapidfuzz itself performs (bit-identical), and a cut pair cannot pass: ``k`` is the largest budget of
+    any length, so ``k + 1`` exceeds the pair's own budget. Otherwise the normalized similarity is computed directly.
+    """
+    a, b, flat = _upper(len(names))
+    lengths = list(map(len, names))
+    budget = _budget(max(lengths), float(min_similarity))
+    if budget < 0:
+        return a[:0], b[:0], np.empty(0)
+    if _cut_pays(lengths, budget, a.size):
+        distance = process.cdist(
+            names, names, scorer=DamerauLevenshtein.distance, score_cutoff=budget, dtype=np.int32, workers=1
+        ).take(flat)
+        size = np.array(lengths, np.int64)
+        score = 1.0 - distance / np.maximum(size[a], size[b])
+    else:
+        score = process.cdist(
+            names, names, scorer=DamerauLevenshtein.normalized_similarity, dtype=np.float64, workers=1
+        ).take(flat)
+    keep = np.flatnonzero(score > min_similarity)
+    return a[keep], b[keep], score[keep]
+
+
+def _band_pairs(
+    names: list[str], min_similarity: float, *, deadline: float | None, workers: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Every pair of distinct names scored by ``cdist`` in bands of rows, in input order, as sorted
+    ``(a, b, score)``: per band, its triangle (the band with itself) and its rectangle with the later names,
+    side by side; the deadline is checked between bands of at most ``BLOCK_WORK``. Scores as in
+    :func:`_small_pairs` (integer distances with a cutoff when enough pairs are cut by length)."""
+    n = len(names)
+    lengths = list(map(len, names))
+    longest = max(lengths)
+    budget = _budget(longest, float(min_similarity))
+    if budget < 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    cut = _cut_pays(lengths, budget, n * (n - 1) // 2)
+    size = np.array(lengths, np.int64)
+    work = longest * longest
+    rows = max(1, min(BLOCK_WORK // work, BLOCK_CELLS) // n)
+    found = []
+    for start in range(0, n, rows):
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("the pair search did not finish before the deadline")
+        stop = min(n, start + rows)
+        band = names[start:stop]
+        threads = 1 if (stop - start) * (n - start) * work < PARALLEL_WORK else workers
+        parts = [band] if stop == n else [band, names[stop:]]
+        if cut:
+            matrix = np.hstack(
+                [
+                    process.cdist(
+                        band,
+                        part,
+                        scorer=DamerauLevenshtein.distance,
+                        score_cutoff=budget,
+                        dtype=np.int32,
+                        workers=threads,
+                    )
+                    for part in parts
+                ]
+            )
+            score = 1.0 - matrix / np.maximum(size[start:stop, None], size[None, start:])
+        else:
+            score = np.hstack(
+                [
+                    process.cdist(
+                        band, part, scorer=DamerauLevenshtein.normalized_similarity, dtype=np.float64, workers=threads
+                    )
+                    for part in parts
+                ]
+            )
+        r, c = np.nonzero(np.triu(score > min_similarity, 1))
+        found.append((r + start, c + start, score[r, c]))
+    a, b, s = (np.concatenate(column) for column in zip(*found, strict=True))
+    return a, b, s
+
+
+def _cut_pays(lengths: list[int], budget: int, pairs: int) -> bool:
+    """Whether at least one pair in ``SMALL_SKIP`` has lengths more than ``budget`` apart (a distance cutoff of
+    ``budget`` answers those without scoring them)."""
+    if max(lengths) - min(lengths) <= budget:
+        return False
+    ordered = sorted(lengths)
+    skipped = sum(len(ordered) - bisect.bisect_right(ordered, length + budget) for length in ordered)
+    return skipped * SMALL_SKIP >= pairs
 
 
 def distinct_pairs(
