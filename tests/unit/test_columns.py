@@ -20,11 +20,22 @@ from sockpuppet.errors import RecordLimitExceeded
 from sockpuppet.hashtags import authors_with_hashtag
 from sockpuppet.loaders import read_account_columns, read_accounts, read_post_columns, read_posts
 from sockpuppet.records import post_rows
+from sockpuppet.times import ParsedTimes
 
 POSTS_HEADER = "id\tcreated_at\tauthor_id\tis_repost\ttext\thashtags\n"
 ACCOUNTS_HEADER = "id\tcreated_at\tscreen_name\n"
 # Pieces of TSV text: words the validators accept or refuse, separators, quotes, carriage returns, non-ASCII
 TOKENS = ["a1", "b2", "é", "#x", "#X", "|", "true", "FALSE", "1", "0", "maybe", " ", "\t", "\n", "\r", '"', '""']
+TOKENS += ["2023-12-01T12:34:56", "2023-12-01 12:34:56.5Z", "+02:00", "1701434096.25", "2023-02-29T00:00:00"]
+
+
+def time_answers(column: Any) -> list[Any]:
+    """Per value: microseconds, None (absent) or parse_time's message, for raw values or parsed columns alike."""
+    parsed = column if isinstance(column, ParsedTimes) else ParsedTimes.parse(column)
+    answers: list[Any] = [int(m) if p else None for m, p in zip(parsed.micros, parsed.present, strict=True)]
+    for row, (_, message) in parsed.invalid.items():
+        answers[row] = message
+    return answers
 
 
 def _outcome(read: Any, data: bytes, **kwargs: Any) -> tuple[str, Any]:
@@ -39,13 +50,13 @@ def _post_fields(posts: list[dict[str, Any]]) -> tuple[list, list, list, list]:
         [p["author_id"] for p in posts],
         [p["is_repost"] for p in posts],
         [p["hashtags"] for p in posts],
-        [p.get("created_at") for p in posts],
+        time_answers([p.get("created_at") for p in posts]),
     )
 
 
 def _column_fields(columns: PostColumns) -> tuple[list, list, list, list]:
     tags = list(columns.hashtag_lists())
-    return columns.author_id, columns.is_repost.tolist(), tags, columns.created_at or []
+    return columns.author_id, columns.is_repost.tolist(), tags, time_answers(columns.created_at or [])
 
 
 def _assert_same_posts(data: bytes, fmt: str = "tsv", **kwargs: Any) -> None:
@@ -68,7 +79,7 @@ def _assert_same_accounts(data: bytes, fmt: str = "tsv", **kwargs: Any) -> None:
         records = expected[1]
         assert got[1].id == [a["id"] for a in records]
         assert got[1].screen_name == [a["screen_name"] for a in records]
-        assert got[1].created_at == [a.get("created_at") for a in records]
+        assert time_answers(got[1].created_at) == time_answers([a.get("created_at") for a in records])
 
 
 tsv_bodies = st.lists(st.lists(st.sampled_from(TOKENS), max_size=12).map("".join), max_size=30).map("\n".join)
@@ -169,7 +180,7 @@ def test_non_ascii_tsv_fields_and_gzip_path(tmp_path: Any) -> None:
     assert posts.author_id == ["żółw", "kot"]
     assert posts.is_repost.tolist() == [True, False]
     assert posts.hashtags == ["#ćma|#x", None]
-    assert posts.created_at == [None, None]
+    assert time_answers(posts.created_at) == [None, None]
 
 
 def test_invalid_utf8_names_the_exact_line() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from sockpuppet import InputError, co_hashtag_pairs, creation_bursts, find_similar_accounts, read_accounts, read_posts
+from sockpuppet.loaders import read_account_columns, read_post_columns
 from sockpuppet.signals import burst_arrays, co_hashtag_arrays, parse_signals
 from tests.signals_oracle import oracle_bursts, oracle_clusters, oracle_co_hashtag
 
@@ -33,13 +37,19 @@ def render_time(offset_us: int, style: int) -> object:
     if style == 2:
         shifted = moment.astimezone(UTC).replace(tzinfo=None) + timedelta(hours=2)
         return shifted.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+02:00"
+    if style == 5:
+        shifted = moment.astimezone(UTC).replace(tzinfo=None) - timedelta(hours=5, minutes=30)
+        return shifted.strftime("%Y-%m-%dT%H:%M:%S.%f") + "999-0530"  # digits past the microsecond are dropped
+    if style == 6:
+        return moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{moment.microsecond:06d}" if moment.microsecond else "")
     seconds = int(moment.timestamp())
     if moment.microsecond == 0:
         return seconds if style == 3 else str(seconds)
     return f"{seconds}.{moment.microsecond:06d}"
 
 
-times = st.builds(render_time, st.sampled_from(OFFSETS_US), st.integers(0, 4))
+STYLES = st.sampled_from([0, 1, 2, 3, 4, 5, 6])
+times = st.builds(render_time, st.sampled_from(OFFSETS_US), STYLES)
 posts_strategy = st.lists(
     st.fixed_dictionaries(
         {
@@ -115,7 +125,7 @@ def test_creation_bursts_match_the_oracle(
 @settings(max_examples=200, deadline=None)
 @given(
     steps=st.lists(st.tuples(st.integers(0, 4), st.sampled_from([0, 0, 1])), min_size=len(IDS), max_size=len(IDS)),
-    styles=st.lists(st.integers(0, 4), min_size=len(IDS), max_size=len(IDS)),
+    styles=st.lists(STYLES, min_size=len(IDS), max_size=len(IDS)),
     min_accounts=st.integers(2, 4),
 )
 def test_bursts_on_a_grid_of_window_multiples(
@@ -333,3 +343,73 @@ def test_reposts_and_unneeded_times_are_ignored() -> None:
         }
     ]
     assert "co_hashtag_pairs" not in result.to_dict() and "creation_bursts" not in result.to_dict()
+
+
+def _tsv(header: list[str], rows: list[list[object]]) -> bytes:
+    def cell(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return "|".join(value)
+        return str(value)
+
+    return ("\t".join(header) + "\n" + "".join("\t".join(map(cell, row)) + "\n" for row in rows)).encode()
+
+
+def _outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", call()
+    except InputError as exc:
+        return "error", exc.details
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    posts=posts_strategy,
+    accounts=accounts_strategy(),
+    bad=st.lists(st.tuples(st.booleans(), st.integers(0, 40), st.sampled_from(["yesterday", "2023-02-30 00:00:00"]))),
+    threshold=st.sampled_from([0.0, 0.5, 0.75]),
+    match=st.sampled_from(["exact", "case_insensitive"]),
+    fmt=st.sampled_from(["tsv", "tsv", "jsonl"]),
+)
+def test_signals_on_loaded_columns_equal_the_record_path(
+    posts: list[dict], accounts: list[dict], bad: list[tuple[bool, int, str]], threshold: float, match: str, fmt: str
+) -> None:
+    # GIVEN the records written as a TSV or JSON Lines file, some times unparseable
+    for on_posts, index, text in bad:
+        records = posts if on_posts else accounts
+        if records:
+            records[index % len(records)]["created_at"] = text
+    if fmt == "tsv":
+        post_bytes = _tsv(
+            ["author_id", "is_repost", "hashtags", "created_at"],
+            [[p["author_id"], p["is_repost"], p["hashtags"], p["created_at"]] for p in posts],
+        )
+        account_bytes = _tsv(
+            ["id", "screen_name", "created_at"], [[a["id"], a["screen_name"], a["created_at"]] for a in accounts]
+        )
+    else:
+        post_bytes = b"".join(orjson.dumps(p) + b"\n" for p in posts)
+        account_bytes = b"".join(orjson.dumps(a) + b"\n" for a in accounts)
+    # WHEN the loaders read them into columns (times parsed as they are read, from the bytes for TSV)
+    post_columns = read_post_columns(post_bytes, format=fmt)
+    account_columns = read_account_columns(account_bytes, format=fmt)
+    # THEN every signal, and every located error, equals the record path over the same file's records
+    post_records, account_records = read_posts(post_bytes, format=fmt), read_accounts(account_bytes, format=fmt)
+    signals = {"co_hashtag": {"min_shared": 1}, "creation_bursts": {"min_accounts": 2}, "clusters": True}
+    for call in (
+        lambda p, a: co_hashtag_pairs(p, a, hashtag="#t", min_shared=1, hashtag_match=match),
+        lambda p, a: creation_bursts(p, a, hashtag="#t", min_accounts=2, hashtag_match=match),
+        lambda p, a: find_similar_accounts(
+            p, a, hashtag="#t", min_similarity=threshold, hashtag_match=match, signals=signals
+        ).to_dict(),
+    ):
+        got = _outcome(lambda call=call: call(post_columns, account_columns))
+        assert got == _outcome(lambda call=call: call(post_records, account_records))
+    if post_records and not any(on_posts for on_posts, _, _ in bad):
+        assert _outcome(lambda: co_hashtag_pairs(post_columns, account_columns, hashtag="#t", min_shared=1)) == (
+            "ok",
+            [tuple(pair) for pair in oracle_co_hashtag(post_records, account_records, "#t", 60, 1, "exact")],
+        )

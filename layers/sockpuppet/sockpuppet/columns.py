@@ -23,6 +23,7 @@ import numpy.typing as npt
 from sockpuppet.errors import InputError
 from sockpuppet.hashtags import HashtagMatch
 from sockpuppet.records import MAX_DETAILS, LocOf, account_rows, post_rows
+from sockpuppet.times import ParsedTimes
 
 __all__ = ["AccountColumns", "PostColumns", "Selection"]
 
@@ -44,14 +45,14 @@ class PostColumns:
         Per post: a non-empty pipe-separated string (TSV, split on demand exactly like
         :func:`~sockpuppet.records.coerce_hashtags`), a non-empty list of strings, or ``None`` for none.
     created_at
-        Raw ``created_at`` values (TSV: strings, empty = ``None``; JSON: as given, missing = ``None``), or ``None``
-        when not read.
+        ``created_at``: raw values (from records: as given, missing = ``None``), or parsed
+        (:class:`~sockpuppet.times.ParsedTimes`, as the loaders read it), or ``None`` when not read.
     """
 
     author_id: list[str]
     is_repost: npt.NDArray[np.bool_]
     hashtags: list[Hashtags]
-    created_at: list[Any] | None = None
+    created_at: list[Any] | ParsedTimes | None = None
 
     def __len__(self) -> int:
         return len(self.author_id)
@@ -78,12 +79,12 @@ class PostColumns:
         return cls(list(authors), np.fromiter(reposts, dtype=bool, count=len(rows)), list(tags), created)
 
     def to_records(self) -> list[dict[str, Any]]:
-        """The posts as records (``created_at`` included when it was read)."""
+        """The posts as records (``created_at`` included when it was read; parsed times as ISO 8601 UTC)."""
         keys = ("author_id", "is_repost", "hashtags")
         columns: list[Any] = [self.author_id, self.is_repost.tolist(), self.hashtags]
         if self.created_at is not None:
             keys += ("created_at",)
-            columns.append(self.created_at)
+            columns.append(_raw(self.created_at))
         return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
 
     def hashtag_lists(self) -> Iterator[list[str] | None]:
@@ -184,12 +185,12 @@ class AccountColumns:
     screen_name
         Screen names (``None`` for none).
     created_at
-        Raw ``created_at`` values, or ``None`` when not read.
+        ``created_at``: raw values, or :class:`~sockpuppet.times.ParsedTimes`, or ``None`` when not read.
     """
 
     id: list[str]
     screen_name: list[str | None]
-    created_at: list[Any] | None = None
+    created_at: list[Any] | ParsedTimes | None = None
 
     def __len__(self) -> int:
         return len(self.id)
@@ -213,12 +214,12 @@ class AccountColumns:
         return cls(list(ids), list(names), created)
 
     def to_records(self) -> list[dict[str, Any]]:
-        """The accounts as records (``created_at`` included when it was read)."""
+        """The accounts as records (``created_at`` included when it was read; parsed times as ISO 8601 UTC)."""
         if self.created_at is None:
             return [{"id": i, "screen_name": n} for i, n in zip(self.id, self.screen_name, strict=True)]
         return [
             {"id": i, "screen_name": n, "created_at": c}
-            for i, n, c in zip(self.id, self.screen_name, self.created_at, strict=True)
+            for i, n, c in zip(self.id, self.screen_name, _raw(self.created_at), strict=True)
         ]
 
     def select(self, wanted: Iterable[str]) -> Selection:
@@ -252,6 +253,10 @@ class AccountColumns:
             kept, kept_names = list(compress(ids, flags)), list(compress(names, flags))
         without = len(wanted) - len(kept)  # kept: the distinct wanted ids that have a record
         return Selection(kept, kept_names, without)
+
+
+def _raw(created_at: list[Any] | ParsedTimes) -> list[Any]:
+    return created_at.values() if isinstance(created_at, ParsedTimes) else created_at
 
 
 def first_names(ids: list[str], names: list[str | None]) -> dict[str, str | None]:

@@ -22,8 +22,9 @@ import io
 import os
 import re
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -47,6 +48,7 @@ from sockpuppet.records import (
     problems_error,
     record_problems,
 )
+from sockpuppet.times import ParsedTimes
 
 __all__ = [
     "Compression",
@@ -357,7 +359,8 @@ class _TsvChunk:
     """
 
     lines: npt.NDArray[np.int64]
-    columns: dict[str, list[str | None]]
+    columns: dict[str, Any]
+    """Per wanted column: a list of strings (``None`` for empty), ``created_at`` as :class:`ParsedTimes` or a list."""
     repost: npt.NDArray[np.int8] | None = None
     repost_raw: list[str | None] | None = None
 
@@ -607,6 +610,9 @@ class _TsvColumns:
         repost = repost_raw = None
         for name, j in self.index.items():
             begin, end = bounds(j)
+            if name == "created_at":  # parsed from the bytes: no string per value
+                columns[name] = ParsedTimes.from_spans(a, begin, end, partial(_texts, strings, begin, end))
+                continue
             if name == "hashtags":  # few distinct values: one string object each (less memory, faster filter)
                 values = strings(begin, end)
                 canonical = dict(zip(values, values, strict=True))
@@ -843,7 +849,9 @@ def read_post_columns(
         Largest number of posts accepted: reading stops at the first record over it
         (:class:`~sockpuppet.errors.RecordLimitExceeded`). ``None``: no limit.
     created_at
-        Also keep the raw ``created_at`` values (``False`` saves a string per post when they are not needed).
+        Also read ``created_at``, parsed as it is read (:class:`~sockpuppet.times.ParsedTimes`: ``int64``
+        microseconds, no string per value; unparseable values are kept with their message, an error only where a
+        signal needs them). ``False`` skips the column.
 
     Returns
     -------
@@ -863,7 +871,7 @@ def read_post_columns(
     authors: list[str] = []
     reposts: list[npt.NDArray[np.bool_]] = []
     hashtags: list[Any] = []
-    created: list[Any] | None = [] if created_at else None
+    created: list[ParsedTimes] | None = [] if created_at else None
     reader: _TsvColumns | None = None
     for chunk in _chunks(source, kind, fmt, comp, wanted, max_records):
         if isinstance(chunk, _TsvColumns):
@@ -885,7 +893,7 @@ def read_post_columns(
                 reposts.append(chunk_reposts)
                 hashtags += chunk_tags
                 if created is not None and chunk_created is not None:
-                    created += chunk_created
+                    created.append(ParsedTimes.parse(chunk_created))
         elif not (reader is not None and reader.missing(_REQUIRED[kind])):
             flags = _tsv_posts(chunk, problems)
             if not problems.total:
@@ -893,11 +901,28 @@ def read_post_columns(
                 reposts.append(flags)
                 hashtags += chunk.columns["hashtags"]
                 if created is not None:
-                    created += chunk.columns.get("created_at") or [None] * len(chunk.lines)
+                    created.append(_chunk_times(chunk))
     _check_header(reader, kind)
     problems.raise_any()
     flags = np.concatenate(reposts) if reposts else np.zeros(0, dtype=bool)
-    return PostColumns(authors, flags, hashtags, created)
+    return PostColumns(authors, flags, hashtags, None if created is None else ParsedTimes.concat(created))
+
+
+def _texts(
+    strings: Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], list[Any]],
+    begin: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.intp],
+) -> list[Any]:
+    return strings(begin[rows], end[rows])
+
+
+def _chunk_times(chunk: _TsvChunk) -> ParsedTimes:
+    """The chunk's ``created_at`` parsed (``None`` each when the file has no such column)."""
+    value = chunk.columns.get("created_at")
+    if isinstance(value, ParsedTimes):
+        return value
+    return ParsedTimes.parse(value if value is not None else [None] * len(chunk.lines))
 
 
 def _tsv_posts(chunk: _TsvChunk, problems: _Problems) -> npt.NDArray[np.bool_]:
@@ -938,7 +963,8 @@ def read_account_columns(
     """Read accounts from a TSV, JSON or JSON Lines source into columns.
 
     Same parameters and errors as :func:`read_post_columns`; accepts and refuses exactly what
-    :func:`read_accounts` does. Returns ``id``, ``screen_name`` and (optionally) the raw ``created_at``.
+    :func:`read_accounts` does. Returns ``id``, ``screen_name`` and (optionally) ``created_at`` as
+    :class:`~sockpuppet.times.ParsedTimes`.
     """
     fmt, comp = _resolve(source, format, compression)
     kind = "accounts"
@@ -946,7 +972,7 @@ def read_account_columns(
     problems = _Problems(kind)
     ids: list[str] = []
     names: list[str | None] = []
-    created: list[Any] | None = [] if created_at else None
+    created: list[ParsedTimes] | None = [] if created_at else None
     reader: _TsvColumns | None = None
     for chunk in _chunks(source, kind, fmt, comp, wanted, max_records):
         if isinstance(chunk, _TsvColumns):
@@ -964,7 +990,7 @@ def read_account_columns(
                 ids += chunk_ids
                 names += chunk_names
                 if created is not None and chunk_created is not None:
-                    created += chunk_created
+                    created.append(ParsedTimes.parse(chunk_created))
         elif not (reader is not None and reader.missing(_REQUIRED[kind])):
             chunk_ids = chunk.columns["id"]
             if None in chunk_ids:
@@ -974,10 +1000,10 @@ def read_account_columns(
                 ids += chunk_ids  # type: ignore[arg-type]  # checked: no None
                 names += chunk.columns["screen_name"]
                 if created is not None:
-                    created += chunk.columns.get("created_at") or [None] * len(chunk.lines)
+                    created.append(_chunk_times(chunk))
     _check_header(reader, kind)
     problems.raise_any()
-    return AccountColumns(ids, names, created)
+    return AccountColumns(ids, names, None if created is None else ParsedTimes.concat(created))
 
 
 def read_columns(

@@ -44,7 +44,7 @@ from sockpuppet.columns import AccountColumns, PostColumns
 from sockpuppet.errors import InputError, Loc
 from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
 from sockpuppet.records import MAX_DETAILS
-from sockpuppet.times import MICROS, format_times, parse_times, seconds_to_micros
+from sockpuppet.times import MICROS, ParsedTimes, TimeColumn, format_times, parse_times, seconds_to_micros
 
 __all__ = [
     "BurstArrays",
@@ -375,11 +375,19 @@ def account_times(
         For an unparseable time (loc ``["accounts", i, "created_at"]``); a missing one is simply absent.
     """
     records = first_records(accounts.id, ids)
-    values = _pick(accounts.created_at, records) if accounts.created_at is not None else [None] * len(ids)
-    micros, present, errors = parse_times(values)
+    micros, present, errors = _times_at(accounts.created_at, records)
     if errors:
         raise _time_errors("accounts", [(records[i], msg) for i, msg in errors], what)
     return micros, present
+
+
+def _times_at(column: list[Any] | ParsedTimes | None, rows: list[int]) -> TimeColumn:
+    """:func:`~sockpuppet.times.parse_times` of the ``created_at`` values at ``rows`` (already parsed or raw)."""
+    if column is None:
+        return np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=np.bool_), []
+    if isinstance(column, ParsedTimes):
+        return column.take(rows)
+    return parse_times(_pick(column, rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,8 +419,7 @@ def post_events(posts: PostColumns, ids: Sequence[str], match: HashtagMatch) -> 
         tag_values = list(compress(tag_values, tagged.tolist()))
     lengths, tag, names = _hashtag_codes(tag_values, match)
     owner = who[post_index]
-    values = _pick(posts.created_at, post_index.tolist()) if posts.created_at is not None else [None] * len(post_index)
-    micros, present, errors = parse_times(values)
+    micros, present, errors = _times_at(posts.created_at, post_index.tolist())
     if errors or not present.all():
         unparseable = dict(errors)
         required = "field required (a post with hashtags of a matched account needs a time)"

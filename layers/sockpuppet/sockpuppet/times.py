@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from itertools import repeat
@@ -33,6 +34,7 @@ import numpy.typing as npt
 
 __all__ = [
     "MICROS",
+    "ParsedTimes",
     "TimeColumn",
     "format_time",
     "format_times",
@@ -358,6 +360,94 @@ def _take_strings(
     micros[rows] = got
     present[rows] = there
     taken[rows] = decided
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTimes:
+    """A ``created_at`` column parsed once, when it is read (:mod:`sockpuppet.loaders`): no string per value.
+
+    Unparseable values are kept with :func:`parse_time`'s message, not raised: only a signal that needs the record
+    makes them an error (with its location).
+
+    Attributes
+    ----------
+    micros
+        ``int64`` microseconds (0 where absent or unparseable).
+    present
+        Which values are times.
+    invalid
+        Row -> ``(raw value, message)`` of each unparseable value.
+    """
+
+    micros: Int64Array
+    present: npt.NDArray[np.bool_]
+    invalid: dict[int, tuple[Any, str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.micros.size)
+
+    @classmethod
+    def parse(cls, values: Sequence[Any]) -> ParsedTimes:
+        """Parse raw values (:func:`parse_times`)."""
+        micros, present, errors = parse_times(values)
+        return cls(micros, present, {row: (values[row], message) for row, message in errors})
+
+    @classmethod
+    def from_spans(
+        cls,
+        data: npt.NDArray[np.uint8],
+        begin: Int64Array,
+        end: Int64Array,
+        texts: Callable[[npt.NDArray[np.intp]], list[Any]],
+    ) -> ParsedTimes:
+        """Parse values held as byte spans (:func:`parse_spans`); ``texts(rows)`` gives the decoded values of the
+        rows the fast path leaves (``None`` for an empty one) for :func:`parse_time`."""
+        micros, present, taken = parse_spans(data, begin, end)
+        invalid: dict[int, tuple[Any, str]] = {}
+        rest = np.flatnonzero(~taken)
+        if rest.size:
+            for row, text in zip(rest.tolist(), texts(rest), strict=True):
+                try:
+                    parsed = parse_time(text)
+                except _Unparseable as exc:
+                    invalid[row] = (text, str(exc))
+                    continue
+                if parsed is not None:
+                    micros[row] = parsed
+                    present[row] = True
+        return cls(micros, present, invalid)
+
+    @classmethod
+    def concat(cls, parts: Sequence[ParsedTimes]) -> ParsedTimes:
+        """The parts one after the other."""
+        invalid: dict[int, tuple[Any, str]] = {}
+        offset = 0
+        for part in parts:
+            invalid.update((row + offset, problem) for row, problem in part.invalid.items())
+            offset += len(part)
+        if not parts:
+            return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_), invalid)
+        return cls(
+            np.concatenate([part.micros for part in parts]), np.concatenate([part.present for part in parts]), invalid
+        )
+
+    def take(self, rows: npt.ArrayLike) -> TimeColumn:
+        """``(micros, present, errors)`` of ``rows``, as :func:`parse_times` gives them for those values."""
+        rows = np.asarray(rows, dtype=np.intp)
+        errors: list[tuple[int, str]] = []
+        if self.invalid:
+            hit = np.flatnonzero(np.isin(rows, np.fromiter(self.invalid, dtype=np.intp, count=len(self.invalid))))
+            errors = [(i, self.invalid[row][1]) for i, row in zip(hit.tolist(), rows[hit].tolist(), strict=True)]
+        return self.micros[rows], self.present[rows], errors
+
+    def values(self) -> list[Any]:
+        """The values as ISO 8601 UTC strings (:func:`format_time`), ``None`` where absent, the raw unparseable ones."""
+        out = np.full(len(self), None, dtype=object)
+        rows = np.flatnonzero(self.present)
+        out[rows] = format_times(self.micros[rows])
+        for row, (raw, _) in self.invalid.items():
+            out[row] = raw
+        return out.tolist()
 
 
 def seconds_to_micros(seconds: int | float) -> int:
