@@ -1,76 +1,103 @@
-"""Benchmark the coordination signals (contract section 5) on generated records.
+"""Benchmark the coordination signals (contract section 5) against the issue's targets.
 
-Rows:
+Generated data (:func:`write_tsv`): ``--accounts`` accounts with handle-like names (:mod:`benchmarks.names`) created
+uniformly over 10 years, and ``--posts`` posts, each account posting ``#bench`` once and the rest by random authors,
+every post carrying ``#bench`` or one of 50 topics plus 0-2 more topics, at times uniform over 31 days (ISO 8601
+strings). Rows (wall-clock seconds of one run, in this process unless said otherwise):
 
-- ``co_hashtag``: :func:`sockpuppet.co_hashtag_pairs` over ``--posts`` posts by ``--accounts`` accounts (every
-  account posts the hashtag at least once, so all are matched; each post carries 1-3 of 50 topics, times uniform over
-  31 days, ISO 8601 strings), 60 s window, ``min_shared`` 2. Also the column sweep alone
-  (:func:`sockpuppet.signals.co_hashtag_arrays` on the prepared events).
-- ``creation_bursts``: :func:`sockpuppet.creation_bursts` over ``--burst-accounts`` accounts (one tagged post each,
-  creation times uniform over 10 years), 3600 s window; and the column step alone
-  (:func:`sockpuppet.signals.burst_arrays`).
-- ``job``: :func:`sockpuppet.find_similar_accounts` on the co-hashtag records with and without all signals
-  (``co_hashtag``, ``creation_bursts``, ``clusters``); the ratio is the signals' overhead.
-
-Times are wall-clock seconds of one run in this process (record generation excluded).
+- ``read``: :func:`sockpuppet.loaders.read_post_columns` / :func:`~sockpuppet.loaders.read_account_columns` of the
+  TSV files (``created_at`` included): how a user loads the data; *not* part of the rows below.
+- ``co_hashtag_pairs (columns)``: :func:`sockpuppet.co_hashtag_pairs` given those columns, 60 s window,
+  ``min_shared`` 2: hashtag filter, account selection, time parsing, event building, the sweep and the result
+  tuples. **The issue's target (<= 5 s at 1M posts / 100k accounts).**
+- ``co_hashtag_pairs (records)``: the same given lists of dicts (the records' validation included).
+- ``co_hashtag_arrays``: the sweep alone on prepared events.
+- ``creation_bursts (columns)`` over ``--burst-accounts`` accounts (one ``#bench`` post each): the same steps for
+  bursts, given columns. **The issue's target (<= 1 s at 1M accounts).** Also from records, and
+  :func:`~sockpuppet.signals.burst_arrays` alone.
+- ``cli``: ``sockpuppet pairs --format json`` on the ``--cli-accounts`` files (one ``#bench`` post per account plus
+  as many topic posts) in a child process, with and without ``--co-hashtag --creation-bursts --clusters``; the
+  ratio is the issue's third target (<= 1.3x). Both runs read, search and write JSON; the signals run also reads
+  ``created_at`` and writes the signals.
 
 Usage::
 
-    python -m benchmarks.signals                       # 1M posts / 100k accounts; bursts over 1M accounts
-    python -m benchmarks.signals --posts 100000 --accounts 10000 --burst-accounts 100000
+    python -m benchmarks.signals                     # the issue's sizes
+    python -m benchmarks.signals --scale 0.1         # every size / 10
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks.names import names
-from sockpuppet import co_hashtag_pairs, creation_bursts, find_similar_accounts
-from sockpuppet.columns import PostColumns
+from sockpuppet import co_hashtag_pairs, creation_bursts
+from sockpuppet.loaders import read_account_columns, read_post_columns
 from sockpuppet.signals import burst_arrays, co_hashtag_arrays, post_events
 from sockpuppet.times import parse_times
 
 HASHTAG = "#bench"
-TOPICS = [f"#topic{i}" for i in range(50)]
-START = int(datetime(2023, 12, 1, tzinfo=UTC).timestamp())
+TOPICS = np.array([f"#topic{i}" for i in range(50)], dtype=object)
+START = np.datetime64(datetime(2023, 12, 1, tzinfo=UTC).replace(tzinfo=None), "s")
 
 
-def _iso(seconds: np.ndarray) -> list[str]:
-    return np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
+def _iso(seconds: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(START + seconds.astype("timedelta64[s]"), unit="s").astype(object)
 
 
-def make_records(n_posts: int, n_accounts: int, *, seed: int = 1) -> tuple[list[dict], list[dict]]:
-    """Posts (every account posts the hashtag once, the rest random) and accounts with handle-like names
-    (:func:`benchmarks.names.names`: sequential names like ``user0000001`` are all near-identical, and the name
-    search of the job rows would be quadratic in its output), all with ISO times."""
+def write_tsv(directory: Path, n_posts: int, n_accounts: int, *, seed: int = 1) -> tuple[Path, Path]:
+    """``posts.tsv`` and ``accounts.tsv`` as the module docstring describes them."""
     rng = np.random.default_rng(seed)
     authors = np.concatenate([np.arange(n_accounts), rng.integers(0, n_accounts, max(0, n_posts - n_accounts))])
-    post_times = _iso(START + rng.integers(0, 31 * 86400, authors.size))
-    counts = rng.integers(1, 4, authors.size)
-    topics = rng.integers(0, len(TOPICS), (authors.size, 3))
-    posts = []
-    for i, (author, stamp, count) in enumerate(zip(authors.tolist(), post_times, counts.tolist(), strict=True)):
-        tags = [TOPICS[t] for t in topics[i, :count].tolist()]
-        if i < n_accounts:
-            tags[0] = HASHTAG
-        posts.append({"author_id": f"u{author}", "is_repost": False, "hashtags": tags, "created_at": stamp})
-    created = _iso(START - rng.integers(0, 3650 * 86400, n_accounts))
-    screen_names = names(n_accounts, seed=seed)
-    accounts = [{"id": f"u{i}", "screen_name": screen_names[i], "created_at": created[i]} for i in range(n_accounts)]
+    first = np.where(np.arange(authors.size) < n_accounts, HASHTAG, TOPICS[rng.integers(0, 50, authors.size)])
+    extra = rng.integers(0, 3, authors.size)
+    tags = first.astype(object)
+    for k in (1, 2):
+        more = extra >= k
+        tags[more] = tags[more] + "|" + TOPICS[rng.integers(0, 50, int(more.sum()))]
+    post_times = _iso(rng.integers(0, 31 * 86400, authors.size))
+    ids = np.char.add("u", np.arange(n_accounts).astype(str)).astype(object)
+    created = _iso(-rng.integers(0, 3650 * 86400, n_accounts))
+    screen_names = np.array(names(n_accounts, seed=seed), dtype=object)
+    posts, accounts = directory / "posts.tsv", directory / "accounts.tsv"
+    post_rows = np.char.add("p", np.arange(authors.size).astype(str)).astype(object)
+    post_rows = post_rows + "\t" + post_times + "\t" + ids[authors] + "\tfalse\tpost\t" + tags
+    posts.write_text("id\tcreated_at\tauthor_id\tis_repost\ttext\thashtags\n" + "\n".join(post_rows) + "\n")
+    account_rows = ids + "\t" + created + "\t" + screen_names
+    accounts.write_text("id\tcreated_at\tscreen_name\n" + "\n".join(account_rows) + "\n")
     return posts, accounts
 
 
-def _timed(label: str, call: Callable[[], Any]) -> Any:
+def _timed(label: str, call: Callable[[], Any], note: str = "") -> tuple[Any, float]:
     start = time.perf_counter()
     out = call()
-    print(f"| {label} | {time.perf_counter() - start:.2f} |", flush=True)
-    return out
+    seconds = time.perf_counter() - start
+    print(f"| {label} | {seconds:.2f} | {note} |", flush=True)
+    return out, seconds
+
+
+def _cli(posts: Path, accounts: Path, output: Path, signals: bool) -> float:
+    script = shutil.which("sockpuppet", path=str(Path(sys.executable).parent)) or "sockpuppet"
+    command = [script, "pairs", "--posts", str(posts), "--accounts", str(accounts), "--hashtag", HASHTAG]
+    command += ["--format", "json", "--output", str(output)]
+    if signals:
+        command += ["--co-hashtag", "--creation-bursts", "--clusters"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,40 +106,86 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--burst-accounts", type=int, default=1_000_000)
+    parser.add_argument("--cli-accounts", type=int, default=1_000_000)
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")))
+    parser.add_argument("--no-records", action="store_true", help="skip the rows given lists of dicts")
     args = parser.parse_args(argv)
+    for field in ("posts", "accounts", "burst_accounts", "cli_accounts"):
+        setattr(args, field, max(10, round(getattr(args, field) * args.scale)))
 
-    print("| measurement | seconds |\n| --- | ---: |")
-    posts, accounts = make_records(args.posts, args.accounts)
-    label = f"{args.posts:,} posts / {args.accounts:,} accounts"
-    found = _timed(
-        f"co_hashtag_pairs, {label}, 60 s window", lambda: co_hashtag_pairs(posts, accounts, hashtag=HASHTAG)
-    )
-    ids = [account["id"] for account in accounts]
-    events = post_events(PostColumns.from_records(posts), ids, "exact")
-    _timed(
-        f"co_hashtag_arrays (sweep alone, {events.account.size:,} events)",
-        lambda: co_hashtag_arrays(
-            events.account, events.time, events.tag, n_accounts=len(ids), window=60_000_000, min_shared=2
-        ),
-    )
-    print(f"<!-- {len(found):,} co-hashtag pairs -->")
-    everything = {"co_hashtag": {}, "creation_bursts": {}, "clusters": True}
-    _timed(f"job without signals, {label}", lambda: find_similar_accounts(posts, accounts, hashtag=HASHTAG))
-    _timed(
-        f"job with all signals, {label}",
-        lambda: find_similar_accounts(posts, accounts, hashtag=HASHTAG, signals=everything),
-    )
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    print("| measurement | seconds | note |\n| --- | ---: | --- |")
+    with tempfile.TemporaryDirectory(prefix="sockpuppet-signals-") as tmp:
+        directory = Path(tmp)
+        label = f"{args.posts:,} posts / {args.accounts:,} accounts"
+        post_path, account_path = write_tsv(directory, args.posts, args.accounts)
+        posts, _ = _timed(f"read posts ({args.posts:,})", lambda: read_post_columns(post_path), "not in the rows below")
+        accounts, _ = _timed(f"read accounts ({args.accounts:,})", lambda: read_account_columns(account_path), "")
+        found, _ = _timed(
+            f"co_hashtag_pairs (columns), {label}, 60 s window",
+            partial(co_hashtag_pairs, posts, accounts, hashtag=HASHTAG),
+            "target <= 5 s",
+        )
+        ids = accounts.id
+        events = post_events(posts, ids, "exact")
+        _timed(
+            f"co_hashtag_arrays (the sweep alone, {events.account.size:,} events)",
+            partial(
+                co_hashtag_arrays,
+                events.account,
+                events.time,
+                events.tag,
+                n_accounts=len(ids),
+                window=60_000_000,
+                min_shared=2,
+            ),
+            f"{len(found):,} pairs",
+        )
+        if not args.no_records:
+            post_records, account_records = posts.to_records(), accounts.to_records()
+            _timed(
+                f"co_hashtag_pairs (records), {label}",
+                partial(co_hashtag_pairs, post_records, account_records, hashtag=HASHTAG),
+                "lists of dicts: their validation included",
+            )
+            del post_records, account_records
+        del posts, accounts, events
 
-    burst_posts, burst_accounts = make_records(args.burst_accounts, args.burst_accounts, seed=2)
-    _timed(
-        f"creation_bursts, {args.burst_accounts:,} accounts, 3600 s window",
-        lambda: creation_bursts(burst_posts, burst_accounts, hashtag=HASHTAG),
-    )
-    micros, present, _ = _timed(
-        f"parse_times ({args.burst_accounts:,} ISO strings)",
-        lambda: parse_times([a["created_at"] for a in burst_accounts]),
-    )
-    _timed("burst_arrays (columns alone)", lambda: burst_arrays(micros, present, window=3_600_000_000, min_accounts=3))
+        n = args.burst_accounts
+        post_path, account_path = write_tsv(directory, n, n, seed=2)
+        posts, accounts = read_post_columns(post_path), read_account_columns(account_path)
+        bursts, _ = _timed(
+            f"creation_bursts (columns), {n:,} accounts, 3600 s window",
+            partial(creation_bursts, posts, accounts, hashtag=HASHTAG),
+            "target <= 1 s",
+        )
+        micros, present, _ = parse_times(accounts.created_at)
+        _timed(
+            "burst_arrays (the sort and cut alone)",
+            partial(burst_arrays, micros, present, window=3_600_000_000, min_accounts=3),
+            f"{len(bursts):,} bursts of {sum(len(b['account_ids']) for b in bursts):,} accounts",
+        )
+        if not args.no_records:
+            post_records, account_records = posts.to_records(), accounts.to_records()
+            _timed(
+                f"creation_bursts (records), {n:,} accounts",
+                partial(creation_bursts, post_records, account_records, hashtag=HASHTAG),
+                "lists of dicts: their validation included",
+            )
+            del post_records, account_records
+        del posts, accounts
+
+        n = args.cli_accounts
+        post_path, account_path = write_tsv(directory, 2 * n, n, seed=3)
+        output = directory / "out.json"
+        plain = _cli(post_path, account_path, output, signals=False)
+        plain_bytes = output.stat().st_size
+        with_signals = _cli(post_path, account_path, output, signals=True)
+        print(f"| cli without signals, {n:,} accounts / {2 * n:,} posts | {plain:.2f} | {plain_bytes:,} bytes |")
+        print(
+            f"| cli with all signals, same files | {with_signals:.2f} | {output.stat().st_size:,} bytes; "
+            f"**{with_signals / plain:.2f}x** without (target <= 1.3x) |"
+        )
     return 0
 
 
