@@ -35,6 +35,7 @@ from sockpuppet.job import MatchedAccounts, SimilarAccountsResult, build_result
 from sockpuppet.loaders import FORMATS, detect_format, read_account_columns, read_post_columns
 from sockpuppet.signals import Signals, parse_signals, prepare_signals
 from sockpuppet.tsvjob import match_tsv
+from sockpuppet.tsvsignals import tsv_signal_inputs
 
 __all__ = ["OUTPUT_FORMATS", "SUBCOMMANDS", "build_parser", "main", "render", "write_pairs_csv", "write_result"]
 
@@ -377,8 +378,9 @@ def run_pairs(args: argparse.Namespace) -> int:
     """Handler of ``sockpuppet pairs``: :func:`~sockpuppet.job.find_similar_accounts` on columns read from files, in
     steps.
 
-    Plain TSV files with an exact hashtag and no signals go through :func:`sockpuppet.tsvjob.match_tsv` (no Python
-    object per record; it hands anything unusual back to the general path). Otherwise the posts are dropped once
+    Plain TSV files with an exact hashtag go through :func:`sockpuppet.tsvjob.match_tsv` and, for the signals,
+    :func:`sockpuppet.tsvsignals.tsv_signal_inputs` (no Python object per record; both hand anything unusual back to
+    the general path). Otherwise the posts are dropped once
     their authors are known, and the accounts once the matched ones are selected, so the pair search runs with
     little else in memory. CSV is written straight from the engine's index arrays (:func:`write_pairs_csv`).
     """
@@ -389,9 +391,12 @@ def run_pairs(args: argparse.Namespace) -> int:
     signals = _signals(args, fmt)
     timed = signals.any  # created_at is read only when a signal needs it
     formats = (posts_format, posts_compression, accounts_format, accounts_compression)
-    fast = None
-    if not timed and args.hashtag_match == "exact" and formats == ("tsv", None, "tsv", None):
+    fast = inputs = None
+    if args.hashtag_match == "exact" and formats == ("tsv", None, "tsv", None):
         fast = match_tsv(args.posts, args.accounts, hashtag=tag)
+        if fast is not None and timed:
+            inputs = tsv_signal_inputs(signals, posts=args.posts, accounts=args.accounts, matched=fast)
+            fast = fast if inputs is not None else None
     if fast is not None:
         names, without = fast.names, fast.authors_without_account
         ids_at = fast.id_strings
@@ -415,7 +420,12 @@ def run_pairs(args: argparse.Namespace) -> int:
         return 0
     if matched is None:
         matched = MatchedAccounts(
-            ids=ids_at(), names=names, hashtag=tag, min_similarity=args.min_similarity, authors_without_account=without
+            ids=ids_at(),
+            names=names,
+            hashtag=tag,
+            min_similarity=args.min_similarity,
+            authors_without_account=without,
+            signal_inputs=inputs,
         )
     result = build_result(matched, found, max_pairs=args.max_pairs, with_groups=args.groups)
     _write_to(result, fmt, dict(zip(matched.ids, matched.names, strict=True)), args.output)

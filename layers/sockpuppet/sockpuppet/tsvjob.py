@@ -333,6 +333,8 @@ class TsvMatch:
     names: list[str | None]
     authors_without_account: int
     _ids: _Keys
+    _rows: npt.NDArray[np.int64]
+    """The matched accounts' records (indices into the accounts file's records; :mod:`sockpuppet.tsvsignals`)."""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -412,4 +414,4 @@ def _match(posts_path: Any, accounts_path: Any, tag: bytes) -> TsvMatch:
     selected[order[candidates]] = True
     rows = np.flatnonzero(selected & keep)
     names_out = table.strings(name_begin[rows], name_end[rows])
-    return TsvMatch(names_out, int(distinct_hashes.size - rows.size), ids.take(rows))
+    return TsvMatch(names_out, int(distinct_hashes.size - rows.size), ids.take(rows), rows)

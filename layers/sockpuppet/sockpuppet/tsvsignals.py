@@ -1,0 +1,129 @@
+"""The signals' inputs from TSV files without a Python object per record: the CLI's fast path with signals.
+
+After :func:`sockpuppet.tsvjob.match_tsv` has matched the accounts, :func:`tsv_signal_inputs` builds what
+:func:`sockpuppet.signals.prepare_signals` builds from columns, straight from the files' bytes:
+
+- the posts in P (non-reposts by a matched account) are found by joining every post's ``author_id`` key with the
+  matched ids' keys (64-bit hashes, every hit compared word by word: :mod:`sockpuppet.tsvjob`'s exact keys);
+- their ``hashtags`` fields are grouped by exact key, and only the distinct fields are decoded and split;
+- ``created_at`` values are parsed from the bytes (:func:`sockpuppet.times.parse_spans`, :func:`parse_time` for the
+  rest).
+
+Anything it does not handle (case-insensitive matching, a missing or unparseable time a signal needs, a quoted
+wanted field, a hashtags field longer than :data:`MAX_HASHTAGS_BYTES`, a hash collision) returns ``None``: the
+caller runs the general path, which gives the same inputs or the exact located error.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import numpy.typing as npt
+
+from sockpuppet.signals import Events, SignalInputs, Signals
+from sockpuppet.times import ParsedTimes
+from sockpuppet.tsvjob import TsvMatch, _groups, _Keys, _NotHandled, _reposts, _Table, _table
+
+__all__ = ["MAX_HASHTAGS_BYTES", "tsv_signal_inputs"]
+
+MAX_HASHTAGS_BYTES = 64
+"""Longest ``hashtags`` field (UTF-8 bytes) grouped as an exact key; a longer one sends the job to the general path."""
+
+
+def tsv_signal_inputs(
+    signals: Signals,
+    *,
+    posts: str | os.PathLike[str],
+    accounts: str | os.PathLike[str],
+    matched: TsvMatch,
+) -> SignalInputs | None:
+    """What the requested signals need, for the accounts ``matched`` (exact hashtag matching).
+
+    Parameters
+    ----------
+    signals
+        Validated options (:func:`sockpuppet.signals.parse_signals`).
+    posts, accounts
+        The same uncompressed TSV files :func:`~sockpuppet.tsvjob.match_tsv` matched.
+    matched
+        Its result.
+
+    Returns
+    -------
+    SignalInputs or None
+        Equal to :func:`~sockpuppet.signals.prepare_signals` over the files' columns; ``None`` when the general path
+        must run (see the module docstring).
+    """
+    try:
+        events = time = present = None
+        if signals.co_hashtag is not None or signals.clusters:
+            events = _events(_table(posts, ("author_id", "is_repost", "hashtags", "created_at")), matched)
+        if signals.creation_bursts is not None or signals.clusters:
+            time, present = _account_times(_table(accounts, ("id", "created_at")), matched)
+    except _NotHandled:
+        return None
+    return SignalInputs(signals, events, time, present)
+
+
+def _times(table: _Table, rows: npt.NDArray[np.int64]) -> ParsedTimes:
+    begin, end = table.bounds("created_at")
+    begin, end = begin[rows], end[rows]
+    return ParsedTimes.from_spans(table.data, begin, end, lambda rest: table.strings(begin[rest], end[rest]))
+
+
+def _events(table: _Table, matched: TsvMatch) -> Events:
+    author_begin, author_end = table.bounds("author_id")
+    if (author_end <= author_begin).any():
+        raise _NotHandled
+    tag_begin, tag_end = table.bounds("hashtags")
+    candidates = np.flatnonzero(~_reposts(table) & (tag_end > tag_begin))
+    owner = _join(table.keys(author_begin[candidates], author_end[candidates]), matched)
+    mine = owner >= 0
+    rows, owner = candidates[mine], owner[mine]
+    times = _times(table, rows)
+    if times.invalid or not times.present.all():  # a needed time missing or unparseable: the general path says where
+        raise _NotHandled
+    fields = table.keys(tag_begin[rows], tag_end[rows], limit=MAX_HASHTAGS_BYTES)
+    order, first, _ = _groups(fields)
+    field_of = np.empty(rows.size, dtype=np.int64)
+    field_of[order] = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
+    distinct = order[first]
+    lists = [text.split("|") for text in table.strings(tag_begin[rows[distinct]], tag_end[rows[distinct]])]
+    field_length = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = [tag for tags in lists for tag in tags]
+    names = sorted(set(flat))
+    code_of = dict(zip(names, range(len(names)), strict=True))
+    field_tags = np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat))
+    lengths = field_length[field_of]
+    starts = np.cumsum(field_length) - field_length
+    offsets = np.repeat(starts[field_of] - (np.cumsum(lengths) - lengths), lengths)
+    tag = field_tags[offsets + np.arange(offsets.size)]
+    return Events(np.repeat(owner, lengths), np.repeat(times.micros, lengths), tag, names)
+
+
+def _join(keys: _Keys, matched: TsvMatch) -> npt.NDArray[np.int64]:
+    """Index into the matched accounts of each key (``-1``: not a matched id), compared exactly."""
+    ids = matched._ids
+    id_hashes = ids.hashes()
+    id_order = np.argsort(id_hashes)
+    sorted_hashes = id_hashes[id_order]
+    if sorted_hashes.size > 1 and (sorted_hashes[1:] == sorted_hashes[:-1]).any():
+        raise _NotHandled  # two matched ids share a hash
+    hashes = keys.hashes()
+    at = np.minimum(np.searchsorted(sorted_hashes, hashes), max(sorted_hashes.size - 1, 0))
+    owner = np.full(hashes.size, -1, dtype=np.int64)
+    if not sorted_hashes.size:
+        return owner
+    hit = np.flatnonzero(sorted_hashes[at] == hashes)
+    owner[hit] = id_order[at[hit]]
+    if not keys.equal(hit, ids, owner[hit]):
+        raise _NotHandled  # a hash shared by different ids
+    return owner
+
+
+def _account_times(table: _Table, matched: TsvMatch) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    times = _times(table, matched._rows)
+    if times.invalid:  # an unparseable creation time: the general path names it
+        raise _NotHandled
+    return times.micros, times.present
