@@ -498,19 +498,18 @@ def write_pairs_csv(
         return
     out.write(b"id1,screen_name1,id2,screen_name2,similarity\n")
     name_array = np.array(names, dtype=object)
+    name_array[np.equal(name_array, None)] = ""  # csv writes None as an empty field
     for start in range(0, keep, CSV_CHUNK_PAIRS):
         end = min(start + CSV_CHUNK_PAIRS, keep)
         a, b = first[start:end], second[start:end]
         columns = (ids_at(a), name_array[a].tolist(), ids_at(b), name_array[b].tolist())
-        scores = _reprs(score[start:end])
-        texts = [column if i % 2 == 0 else [name or "" for name in column] for i, column in enumerate(columns)]
-        if any(char in "".join(column) for column in texts for char in ',"\r\n'):
+        text = "\n".join(map(",".join, zip(*columns, _reprs(score[start:end]), strict=True))) + "\n"
+        # no field holds a comma, a quote or a line break: exactly 4 commas and one newline a row
+        if text.count(",") != 4 * (end - start) or text.count("\n") != end - start or '"' in text or "\r" in text:
             chunk = io.StringIO()
-            rows = zip(*columns, score[start:end].tolist(), strict=True)
-            csv.writer(chunk, lineterminator="\n").writerows(rows)
-            out.write(chunk.getvalue().encode())
-        else:
-            out.write(("\n".join(map(",".join, zip(*texts, scores, strict=True))) + "\n").encode())
+            csv.writer(chunk, lineterminator="\n").writerows(zip(*columns, score[start:end].tolist(), strict=True))
+            text = chunk.getvalue()
+        out.write(text.encode())
 
 
 def _reprs(score: np.ndarray) -> list[str]:

@@ -51,11 +51,28 @@ _MAX_WORD_STRING_BYTES = 64
 _UTF8_PIECE = 1 << 22
 _WORD_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
-_REPOST_WORDS = ((b"true", 1), (b"false", 0))
+_TRUE, _FALSE = (np.uint64(int.from_bytes(word, "little")) for word in (b"true", b"false"))
+_FOLD = {n: np.uint64(int.from_bytes(b"\x20" * n, "little")) for n in (4, 5)}
+"""ASCII letters to lower case, byte by byte (``| 0x20``), as the block reader folds them."""
 
 
 class _NotHandled(Exception):
     """The input needs the general path (it decides, or reports the error)."""
+
+
+def _words(data: npt.NDArray[np.uint8], at: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> Any:
+    """The bytes ``data[at[i] : at[i] + lengths[i]]`` (up to 8 of them) of each ``i`` as a little-endian uint64,
+    zero-padded: one unaligned 8-byte read each."""
+    if data.size < _PAD:
+        data = np.concatenate((data, np.zeros(_PAD, dtype=np.uint8)))
+    last = data.size - _PAD
+    view = np.ndarray(shape=(last + 1,), dtype="<u8", buffer=data, offset=0, strides=(1,))  # overlapping words
+    masks = _WORD_MASKS[np.clip(lengths, 0, 8)]
+    if not at.size or int(at.max()) <= last:
+        return view[at] & masks
+    base = np.minimum(at, last)  # near the end: the last 8 bytes, shifted down to the field's start
+    shift = (np.minimum(at - base, 7) * 8).astype(np.uint64)
+    return (view[base] >> shift) & masks
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +110,10 @@ class _Keys:
         raw = np.zeros((rows.size, self.words.shape[1] * 8 + 1), dtype=np.uint8)
         raw[:, :-1] = self.words[rows].view(np.uint8).reshape(rows.size, -1)
         raw[:, -1] = 10
-        keep = np.arange(raw.shape[1]) < self.lengths[rows][:, None]
-        keep[:, -1] = True
+        kept = np.arange(raw.shape[1])
+        kept = kept < kept[:, None]
+        kept[:, -1] = True
+        keep = kept[self.lengths[rows]]  # row i: its first length bytes and the separator
         # unquoted TSV fields hold no newline: it separates the ids
         return raw[keep].tobytes().decode("utf-8").split("\n")[:-1]
 
@@ -133,15 +152,9 @@ class _Table:
         if longest > limit:
             raise _NotHandled
         width = max(1, -(-longest // 8))
-        data = self.data if self.data.size >= _PAD else np.concatenate((self.data, np.zeros(_PAD, dtype=np.uint8)))
-        windows = np.lib.stride_tricks.sliding_window_view(data, _PAD)
-        last = windows.shape[0] - 1
         words = np.empty((begin.size, width), dtype=np.uint64)
         for w in range(width):
-            at = begin + 8 * w
-            base = np.minimum(at, last)  # the last 8 bytes read whole, shifted to the field's start
-            shift = (np.minimum(at - base, 7) * 8).astype(np.uint64)
-            words[:, w] = (windows[base].view("<u8")[:, 0] >> shift) & _WORD_MASKS[np.clip(lengths - 8 * w, 0, 8)]
+            words[:, w] = _words(self.data, begin + 8 * w, lengths - 8 * w)
         return _Keys(words, lengths)
 
     def strings(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[str | None]:
@@ -265,14 +278,18 @@ def _hashtag_rows(table: _Table, tag: bytes) -> npt.NDArray[np.bool_]:
     size = data.size
     assert table.tag_starts is not None
     found = table.tag_starts[table.tag_starts <= size - len(tag)]
-    for k in range(1, len(tag)):
-        found = found[data[found + k] == tag[k]]
-    after = found + len(tag)
     # a whole element starts after "|", a tab or a newline (or at the start) and ends before "|", a tab, a newline
     # or the end; then it must lie in its record's hashtags field
-    before_ok = np.isin(data[found - 1], (9, 10, 124)) | (found == 0)
-    after_ok = np.isin(data[np.minimum(after, size - 1)], (9, 10, 124)) | (after == size)
-    found, after = found[before_ok & after_ok], after[before_ok & after_ok]
+    before = data[found - 1]
+    found = found[(before == 9) | (before == 10) | (before == 124) | (found == 0)]
+    for piece in range(0, len(tag), 8):
+        word = tag[piece : piece + 8]
+        lengths = np.full(found.size, len(word), dtype=np.int64)
+        found = found[_words(data, found + piece, lengths) == int.from_bytes(word, "little")]
+    after = found + len(tag)
+    following = data[np.minimum(after, size - 1)]
+    whole = (following == 9) | (following == 10) | (following == 124) | (after == size)
+    found, after = found[whole], after[whole]
     row = np.searchsorted(table.starts, found, side="right") - 1
     inside = (row >= 0) & (found >= begin[row]) & (after <= end[row])
     carries = np.zeros(len(table), dtype=bool)
@@ -281,23 +298,16 @@ def _hashtag_rows(table: _Table, tag: bytes) -> npt.NDArray[np.bool_]:
 
 
 def _reposts(table: _Table) -> npt.NDArray[np.bool_]:
-    """``is_repost`` of every record when each is one of the plain words, else :class:`_NotHandled`."""
+    """``is_repost`` of every record when each is ``1``, ``0``, ``true`` or ``false`` (any ASCII case), else
+    :class:`_NotHandled` (the general path decides the rest, or reports them)."""
     begin, end = table.bounds("is_repost")
-    data = table.data
     length = end - begin
-    value = np.full(begin.size, -1, dtype=np.int8)
-    one = np.flatnonzero(length == 1)
-    digit = data[begin[one]]
-    value[one[digit == ord("1")]] = 1
-    value[one[digit == ord("0")]] = 0
-    for word, flag in _REPOST_WORDS:
-        sel = np.flatnonzero(length == len(word))
-        if sel.size:
-            got = data[begin[sel, None] + np.arange(len(word))] | 0x20  # ASCII letters to lower case
-            value[sel[(got == np.frombuffer(word, dtype=np.uint8)).all(axis=1)]] = flag
-    if (value < 0).any():
+    word = _words(table.data, begin, length)
+    true = ((length == 1) & (word == ord("1"))) | ((length == 4) & ((word | _FOLD[4]) == _TRUE))
+    false = ((length == 1) & (word == ord("0"))) | ((length == 5) & ((word | _FOLD[5]) == _FALSE))
+    if not (true | false).all():
         raise _NotHandled
-    return value == 1
+    return true
 
 
 def _groups(keys: _Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
