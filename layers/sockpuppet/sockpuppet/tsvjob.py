@@ -27,6 +27,7 @@ from __future__ import annotations
 import codecs
 import mmap
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,16 +157,6 @@ class _Table:
         for w in range(width):
             words[:, w] = _words(self.data, begin + 8 * w, lengths - 8 * w)
         return _Keys(words, lengths)
-
-    def strings(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[str | None]:
-        """The fields ``[begin, end)`` as strings, ``None`` for an empty one (as the TSV readers give them)."""
-        lengths = end - begin
-        if lengths.size and int(lengths.max()) > _MAX_WORD_STRING_BYTES:
-            return _gather_strings(self.data, begin, end)
-        values: list[Any] = self.keys(begin, end, limit=_MAX_WORD_STRING_BYTES).strings(np.arange(begin.size))
-        if "" in values:
-            values = [value or None for value in values]
-        return values
 
 
 def _read(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
@@ -382,18 +373,63 @@ def match_tsv(posts: str | os.PathLike[str], accounts: str | os.PathLike[str], *
 
 
 def _match(posts_path: Any, accounts_path: Any, tag: bytes) -> TsvMatch:
-    posts = _table(posts_path, ("author_id", "is_repost", "hashtags"), tag[0])
-    author_begin, author_end = posts.bounds("author_id")
-    if (author_end <= author_begin).any():  # an empty author_id: the general path reports it
+    # the two files are independent until the join: the accounts are read on a second thread (numpy releases the
+    # GIL in its scans, gathers and sorts)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_accounts, accounts_path)
+        authors = _authors(posts_path, tag)
+        accounts = pending.result()
+    # which accounts' ids are among the authors: sorted hashes searched in the sorted distinct author hashes
+    hashes, order = accounts.hashes, accounts.order
+    at = np.searchsorted(authors.hashes, hashes)
+    hit = np.zeros(order.size, dtype=bool)
+    if authors.hashes.size:
+        hit = authors.hashes[np.minimum(at, authors.hashes.size - 1)] == hashes
+    candidates = np.flatnonzero(hit)
+    if not accounts.ids.equal(order[candidates], authors.keys, authors.rows[at[candidates]]):
+        raise _NotHandled
+    selected = np.zeros(order.size, dtype=bool)
+    selected[order[candidates]] = True
+    rows = np.flatnonzero(selected & accounts.first)
+    names = accounts.names.strings(rows)
+    return TsvMatch(names, int(authors.hashes.size - rows.size), accounts.ids.take(rows), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Authors:
+    """The distinct authors of matching posts: their keys, and the sorted hashes of the distinct ones with a row of
+    ``keys`` each."""
+
+    keys: _Keys
+    hashes: npt.NDArray[np.uint64]
+    rows: npt.NDArray[np.int64]
+
+
+def _authors(path: Any, tag: bytes) -> _Authors:
+    posts = _table(path, ("author_id", "is_repost", "hashtags"), tag[0])
+    begin, end = posts.bounds("author_id")
+    if (end <= begin).any():  # an empty author_id: the general path reports it
         raise _NotHandled
     matched = np.flatnonzero(_hashtag_rows(posts, tag) & ~_reposts(posts))
-    authors = posts.keys(author_begin[matched], author_end[matched])
-    del posts
-    author_order, author_first, author_hashes = _groups(authors)
-    distinct_hashes = author_hashes[author_first]
-    distinct_rows = author_order[author_first]
+    keys = posts.keys(begin[matched], end[matched])
+    order, first, hashes = _groups(keys)
+    return _Authors(keys, hashes[first], order[first])
 
-    table = _table(accounts_path, ("id", "screen_name"))
+
+@dataclass(frozen=True, slots=True)
+class _Accounts:
+    """Every account's id key (sorted by hash: ``order``, ``hashes``), which records are the first of their id, and
+    the screen names (as keys, or as strings already when longer than a key)."""
+
+    ids: _Keys
+    order: npt.NDArray[np.int64]
+    hashes: npt.NDArray[np.uint64]
+    first: npt.NDArray[np.bool_]
+    names: _Names
+
+
+def _accounts(path: Any) -> _Accounts:
+    table = _table(path, ("id", "screen_name"))
     id_begin, id_end = table.bounds("id")
     if (id_end <= id_begin).any():
         raise _NotHandled
@@ -412,16 +448,28 @@ def _match(posts_path: Any, accounts_path: Any, tag: bytes) -> TsvMatch:
         if not names.equal(np.arange(dup.size), leaders, np.arange(leader.size)):
             raise _NotHandled  # a conflicting duplicate id: the general path names every one
         keep[dup[dup != leader]] = False
-    # which accounts' ids are among the authors: sorted hashes searched in the sorted distinct author hashes
-    at = np.searchsorted(distinct_hashes, hashes)
-    hit = np.zeros(order.size, dtype=bool)
-    if distinct_hashes.size:
-        hit = distinct_hashes[np.minimum(at, distinct_hashes.size - 1)] == hashes
-    candidates = np.flatnonzero(hit)
-    if not ids.equal(order[candidates], authors, distinct_rows[at[candidates]]):
-        raise _NotHandled
-    selected = np.zeros(len(table), dtype=bool)
-    selected[order[candidates]] = True
-    rows = np.flatnonzero(selected & keep)
-    names_out = table.strings(name_begin[rows], name_end[rows])
-    return TsvMatch(names_out, int(distinct_hashes.size - rows.size), ids.take(rows), rows)
+    return _Accounts(ids, order, hashes, keep, _Names(table, name_begin, name_end))
+
+
+class _Names:
+    """Screen names of a table, turned into strings for the rows asked (through keys when they are short)."""
+
+    def __init__(self, table: _Table, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> None:
+        lengths = end - begin
+        self.keys: _Keys | None = None
+        self.table: _Table | None = None
+        if not lengths.size or int(lengths.max()) <= _MAX_WORD_STRING_BYTES:
+            self.keys = table.keys(begin, end, limit=_MAX_WORD_STRING_BYTES)
+        else:
+            self.table = table
+        self.begin, self.end = begin, end
+
+    def strings(self, rows: npt.NDArray[np.int64]) -> list[str | None]:
+        """The names of ``rows`` (``None`` for an empty one, as the TSV readers give them)."""
+        if self.keys is not None:
+            values: list[Any] = self.keys.strings(rows)
+            if "" in values:
+                values = [value or None for value in values]
+            return values
+        assert self.table is not None
+        return _gather_strings(self.table.data, self.begin[rows], self.end[rows])
