@@ -259,3 +259,17 @@ def test_signal_option_errors(argv: list[str], message: str, capsys: pytest.Capt
     assert main([*BASE, "--hashtag", "t", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err.strip().splitlines()[-1]
+
+
+def test_builtin_command_loads_no_plugin(tmp_path: Path) -> None:
+    # GIVEN a fresh interpreter WHEN `sockpuppet pairs` runs through main()
+    code = (
+        "import sys\n"
+        "from sockpuppet.cli import main\n"
+        f"assert main([*{BASE!r}, '--hashtag', 'diedsuddenly', '-o', {str(tmp_path / 'out.csv')!r}]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sockpuppet_client', 'botocore', 'requests')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    # THEN neither the client plugin nor what it imports was loaded (they cost seconds), and the CSV was written
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "out.csv").read_text().startswith("id1,screen_name1,id2,screen_name2,similarity\n")

@@ -10,6 +10,7 @@ Subcommands register themselves through :data:`SUBCOMMANDS`: each entry is a fun
 ``add_subparsers`` action and sets ``handler`` (``handler(args) -> int``) as its default. Other installed packages
 add commands through the ``sockpuppet.commands`` entry-point group (same signature): ``sockpuppet remote`` comes
 from ``sockpuppet_client`` that way, so this library (the Lambda layer) carries no command that needs the client.
+Plugins are loaded only when the command run is not one of :data:`BUILTIN_COMMANDS` (or for ``--help``).
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ def add_pairs_command(subparsers: Any) -> None:
 
 Register = Callable[[Any], None]
 SUBCOMMANDS: list[Register] = [add_pairs_command]
+BUILTIN_COMMANDS = ("pairs",)
+"""Names of the commands :data:`SUBCOMMANDS` register: running one of them loads no plugin (nor what it imports)."""
 COMMANDS_ENTRY_POINT_GROUP = "sockpuppet.commands"
 
 
@@ -552,7 +555,8 @@ def main(argv: Sequence[str] | None = None, *, commands: Sequence[Register] | No
     argv
         Arguments without the program name (default: ``sys.argv[1:]``).
     commands
-        The subcommands (default: every registered one, see :func:`build_parser`).
+        The subcommands (default: every registered one, see :func:`build_parser`; only :data:`SUBCOMMANDS` when
+        ``argv`` starts with one of :data:`BUILTIN_COMMANDS`).
 
     Returns
     -------
@@ -560,6 +564,9 @@ def main(argv: Sequence[str] | None = None, *, commands: Sequence[Register] | No
         0 on success, 2 on a usage or input error (message on stderr; for ``remote`` also any 4xx answer), 1 when
         the work timed out (``remote``: a 5xx answer or an unreachable API).
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if commands is None and argv and argv[0] in BUILTIN_COMMANDS:
+        commands = SUBCOMMANDS  # the plugins' packages (the HTTP client, botocore) take a second or more to import
     parser = build_parser(commands)
     try:
         args = parser.parse_args(argv)
