@@ -158,6 +158,10 @@ class _Table:
             words[:, w] = _words(self.data, begin + 8 * w, lengths - 8 * w)
         return _Keys(words, lengths)
 
+    def strings(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[str | None]:
+        """The fields ``[begin, end)`` as strings, ``None`` for an empty one (as the TSV readers give them)."""
+        return _Names(self, begin, end).strings(np.arange(begin.size))
+
 
 def _read(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
     """The file's bytes, memory-mapped (read-only; the mapping closes when the last array over it goes)."""
