@@ -2,10 +2,86 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sockpuppet.errors import InputError
-from sockpuppet.records import MAX_DETAILS, account_rows, normalize_accounts, normalize_posts, post_rows
+from sockpuppet.records import (
+    MAX_DETAILS,
+    account_columns,
+    account_rows,
+    coerce_hashtags,
+    coerce_id,
+    coerce_is_repost,
+    coerce_screen_name,
+    normalize_accounts,
+    normalize_posts,
+    post_columns,
+    post_rows,
+)
+
+# every accepted form and a few refused ones, per field (the fast column path must agree with the coercions)
+ids = st.one_of(st.text(max_size=3), st.integers(-(1 << 64), 1 << 64), st.booleans(), st.none(), st.floats())
+reposts = st.one_of(st.booleans(), st.integers(-1, 2), st.sampled_from(["true", " FALSE ", "1", "0", "yes", ""]))
+tags = st.one_of(
+    st.none(),
+    st.text(alphabet="#a|", max_size=5),
+    st.lists(st.text(alphabet="#a", max_size=3), max_size=3),
+    st.lists(st.one_of(st.text(max_size=2), st.integers()), max_size=2),
+    st.integers(),
+)
+names = st.one_of(st.none(), st.text(max_size=3), st.integers())
+
+
+def _records(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[list[Any]]:
+    record = st.fixed_dictionaries({}, optional=fields) | st.fixed_dictionaries(fields)
+    return st.lists(st.one_of(record, record, record, st.just("nope"), st.just([1])), max_size=6)
+
+
+def _coerced(records: list[Any], fields: dict[str, Any]) -> list[tuple[Any, ...]] | None:
+    try:
+        return [tuple(coerce(record[field]) for field, coerce in fields.items()) for record in records]
+    except Exception:
+        return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(posts=_records({"author_id": ids, "is_repost": reposts, "hashtags": tags}))
+def test_post_columns_are_the_per_record_coercions(posts: list[Any]) -> None:
+    # GIVEN posts of any accepted or refused forms WHEN the fast column path accepts them
+    # THEN its columns are exactly the per-record coercions (and post_rows gives the same rows as before)
+    columns = post_columns(posts)
+    coerced = _coerced(posts, {"author_id": coerce_id, "is_repost": coerce_is_repost, "hashtags": coerce_hashtags})
+    if columns is not None:
+        assert list(zip(*columns, strict=True)) == coerced
+    if coerced is not None:
+        assert post_rows(posts) == coerced
+
+
+@settings(max_examples=300, deadline=None)
+@given(accounts=_records({"id": ids, "screen_name": names}))
+def test_account_columns_are_the_per_record_coercions(accounts: list[Any]) -> None:
+    # GIVEN accounts of any forms WHEN the fast column path accepts them THEN exactly the per-record coercions
+    columns = account_columns(accounts)
+    coerced = _coerced(accounts, {"id": coerce_id, "screen_name": coerce_screen_name})
+    if columns is not None:
+        assert list(zip(*columns, strict=True)) == coerced
+    if coerced is not None:
+        assert account_rows(accounts) == coerced
+
+
+def test_common_forms_take_the_column_path() -> None:
+    # GIVEN posts and accounts of the usual JSON shapes THEN the column path takes them (not only the fallback)
+    posts = [
+        {"author_id": "a", "is_repost": False, "hashtags": ["#x"]},
+        {"author_id": "b", "is_repost": True, "hashtags": "#x|#y"},
+        {"author_id": "c", "is_repost": False, "hashtags": []},
+    ]
+    assert post_columns(posts) == (["a", "b", "c"], [False, True, False], [["#x"], ["#x", "#y"], None])
+    assert account_columns([{"id": "a", "screen_name": None}]) == (["a"], [None])
 
 
 def test_posts_normalised_from_json_and_tsv_shapes() -> None:

@@ -197,12 +197,17 @@ def _check_records(records: Any, kind: str, where: Loc) -> None:
         return
     limit = settings.max_screen_name_length
     if isinstance(records, AccountColumns):
-        names: Any = enumerate(records.screen_name)
+        names = records.screen_name
     else:
-        names = ((index, record.get("screen_name")) for index, record in enumerate(records) if isinstance(record, dict))
+        names = [record.get("screen_name") if isinstance(record, dict) else None for record in records]
+    try:  # one C-level pass for the usual case; anything else (or a name too long) takes the exact loop below
+        if max(map(len, [name for name in names if name is not None]), default=0) <= limit:
+            return
+    except TypeError:
+        pass
     too_long = [
         {"loc": [*where, index, "screen_name"], "msg": f"longer than {limit} characters"}
-        for index, name in names
+        for index, name in enumerate(names)
         if isinstance(name, str) and len(name) > limit
     ]
     if too_long:

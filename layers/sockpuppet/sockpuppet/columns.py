@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from sockpuppet.errors import InputError
 from sockpuppet.hashtags import HashtagMatch
-from sockpuppet.records import MAX_DETAILS, LocOf, account_rows, post_rows
+from sockpuppet.records import MAX_DETAILS, LocOf, account_columns, account_rows, post_columns, post_rows
 from sockpuppet.times import ParsedTimes
 
 __all__ = ["AccountColumns", "PostColumns", "Selection"]
@@ -71,12 +71,16 @@ class PostColumns:
         ``created_at`` (unless ``created_at=False``) is taken from every record (``None`` when missing).
         """
         seq = records if isinstance(records, Sequence) and not isinstance(records, (str, bytes)) else None
-        rows = post_rows(records if seq is None else seq, kind=kind, loc_of=loc_of)
-        if not rows:
-            return cls([], np.zeros(0, dtype=bool), [], [])
-        authors, reposts, tags = zip(*rows, strict=True)
+        columns = None if seq is None else post_columns(seq)
+        if columns is not None:
+            authors, reposts, tags = columns
+        else:
+            rows = post_rows(records if seq is None else seq, kind=kind, loc_of=loc_of)
+            if not rows:
+                return cls([], np.zeros(0, dtype=bool), [], [])
+            authors, reposts, tags = (list(column) for column in zip(*rows, strict=True))
         created = [record.get("created_at") for record in seq] if created_at and seq is not None else None
-        return cls(list(authors), np.fromiter(reposts, dtype=bool, count=len(rows)), list(tags), created)
+        return cls(authors, np.array(reposts, dtype=bool), tags, created)
 
     def to_records(self) -> list[dict[str, Any]]:
         """The posts as records (``created_at`` included when it was read; parsed times as ISO 8601 UTC)."""
@@ -206,12 +210,16 @@ class AccountColumns:
     ) -> AccountColumns:
         """Validate account records (see :func:`sockpuppet.records.account_rows`: same errors) into columns."""
         seq = records if isinstance(records, Sequence) and not isinstance(records, (str, bytes)) else None
-        rows = account_rows(records if seq is None else seq, kind=kind, loc_of=loc_of)
-        if not rows:
-            return cls([], [], [])
-        ids, names = zip(*rows, strict=True)
+        columns = None if seq is None else account_columns(seq)
+        if columns is None:
+            rows = account_rows(records if seq is None else seq, kind=kind, loc_of=loc_of)
+            if not rows:
+                return cls([], [], [])
+            ids, names = (list(column) for column in zip(*rows, strict=True))
+        else:
+            ids, names = columns
         created = [record.get("created_at") for record in seq] if created_at and seq is not None else None
-        return cls(list(ids), list(names), created)
+        return cls(ids, names, created)
 
     def to_records(self) -> list[dict[str, Any]]:
         """The accounts as records (``created_at`` included when it was read; parsed times as ISO 8601 UTC)."""

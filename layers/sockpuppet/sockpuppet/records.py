@@ -22,13 +22,16 @@ Every problem is reported as ``{"loc": [...], "msg": ...}`` in :attr:`InputError
 ``["posts", 3, "author_id"]``. The file loaders pass their own prefix: ``[kind, "line", n, field]`` with a
 1-based physical line number for TSV and JSON Lines, and ``[kind, index, field]`` for JSON arrays.
 
-The happy path is a single comprehension over the records; only when it fails are the records walked again
-slowly to collect every problem.
+The happy path takes each field of every record in one comprehension and checks the types of a whole column at
+once (:func:`post_columns`, :func:`account_columns`: string ids, boolean ``is_repost``, the usual hashtag forms);
+records of the other accepted forms go through one comprehension of per-value coercions, and only when that fails
+are the records walked again slowly to collect every problem.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 from sockpuppet.errors import InputError, Loc
@@ -38,6 +41,7 @@ __all__ = [
     "MAX_DETAILS",
     "POST_FIELDS",
     "InvalidValue",
+    "account_columns",
     "account_rows",
     "coerce_hashtags",
     "coerce_id",
@@ -45,6 +49,7 @@ __all__ = [
     "coerce_screen_name",
     "normalize_accounts",
     "normalize_posts",
+    "post_columns",
     "post_rows",
     "problems_error",
     "record_problems",
@@ -207,6 +212,51 @@ def _check_list(records: Any, kind: str) -> Sequence[Any]:
     return records if isinstance(records, Sequence) else list(records)
 
 
+_NONE_TYPE = type(None)
+_HASHTAG_TYPES = frozenset({list, str, _NONE_TYPE})
+
+
+def post_columns(records: Sequence[Any]) -> tuple[list[str], list[bool], list[list[str] | None]] | None:
+    """The ``author_id``, ``is_repost`` and ``hashtags`` columns of posts of the common forms, or ``None``.
+
+    Each field is taken from every record in one comprehension and a column's types are checked at once: string
+    ids (non-empty), boolean ``is_repost``, hashtags as lists of strings, strings or ``None``. The values are
+    exactly what :func:`post_rows` gives for these records (hashtags coerced by :func:`coerce_hashtags`). ``None``
+    when the list is empty or any record is of another form (integer ids, ``0``/``1`` or word ``is_repost``, a
+    missing field, a non-object, an invalid value): :func:`post_rows` then coerces them one by one.
+    """
+    try:
+        authors = [record["author_id"] for record in records]
+        reposts = [record["is_repost"] for record in records]
+        hashtags = [record["hashtags"] for record in records]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if set(map(type, authors)) != {str} or not all(authors) or set(map(type, reposts)) != {bool}:
+        return None
+    kinds = set(map(type, hashtags))
+    if not kinds <= _HASHTAG_TYPES:
+        return None
+    if list in kinds:
+        lists = hashtags if len(kinds) == 1 else [tags for tags in hashtags if type(tags) is list]
+        if not set(map(type, chain.from_iterable(lists))) <= {str}:
+            return None
+    return authors, reposts, [tags.split("|") if type(tags) is str and tags else tags or None for tags in hashtags]
+
+
+def account_columns(records: Sequence[Any]) -> tuple[list[str], list[str | None]] | None:
+    """The ``id`` and ``screen_name`` columns of accounts with non-empty string ids and string or ``None`` names
+    (exactly what :func:`account_rows` gives for them), or ``None`` for an empty list or any other record (see
+    :func:`post_columns`)."""
+    try:
+        ids = [record["id"] for record in records]
+        names = [record["screen_name"] for record in records]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if set(map(type, ids)) != {str} or not all(ids) or not set(map(type, names)) <= {str, _NONE_TYPE}:
+        return None
+    return ids, names
+
+
 def post_rows(records: Iterable[dict[str, Any]], *, kind: str = "posts", loc_of: LocOf | None = None) -> list[PostRow]:
     """Validate posts and return compact ``(author_id, is_repost, hashtags)`` rows.
 
@@ -230,6 +280,9 @@ def post_rows(records: Iterable[dict[str, Any]], *, kind: str = "posts", loc_of:
         Naming every problem (up to :data:`MAX_DETAILS`) by record location and field.
     """
     seq = _check_list(records, kind)
+    columns = post_columns(seq)
+    if columns is not None:
+        return list(zip(*columns, strict=True))
     try:
         return [
             (coerce_id(p["author_id"]), coerce_is_repost(p["is_repost"]), coerce_hashtags(p["hashtags"])) for p in seq
@@ -263,6 +316,9 @@ def account_rows(
         Naming every problem (up to :data:`MAX_DETAILS`) by record location and field.
     """
     seq = _check_list(records, kind)
+    columns = account_columns(seq)
+    if columns is not None:
+        return list(zip(*columns, strict=True))
     try:
         return [(coerce_id(a["id"]), coerce_screen_name(a["screen_name"])) for a in seq]
     except (InvalidValue, KeyError, TypeError, AttributeError):
