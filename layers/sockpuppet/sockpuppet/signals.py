@@ -33,7 +33,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, compress, repeat
+from itertools import chain, compress, count, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -197,6 +197,77 @@ def _prune(account: Int64Array, tag: Int64Array, min_shared: int) -> npt.NDArray
         keep[rows[~ok]] = False
 
 
+def _shared_tags(
+    account: Int64Array, time: Int64Array, tag: Int64Array, *, n_accounts: int, window: int
+) -> tuple[Int64Array, Int64Array]:
+    """Every distinct (pair key ``a * n_accounts + b`` with ``a < b``, hashtag) whose accounts have events of the
+    hashtag within the window, sorted: the sort-and-sweep of the module docstring."""
+    empty = np.zeros(0, dtype=np.int64)
+    if account.size < 2:
+        return empty, empty
+    order = _order((tag, time))
+    account, time, tag = account[order], time[order], tag[order]
+    pending_pairs: list[Int64Array] = []
+    pending_tags: list[Int64Array] = []
+    pending = 0
+    kept_pairs, kept_tags = empty, empty
+    active = np.arange(account.size - 1, dtype=np.int64)
+    shift = 1
+    while active.size:
+        other = active + shift
+        within = (tag[other] == tag[active]) & (time[other] - time[active] <= window)
+        active, other = active[within], other[within]
+        a, b = account[active], account[other]
+        differ = a != b
+        if differ.any():
+            a, b = a[differ], b[differ]
+            pending_pairs.append(np.minimum(a, b) * n_accounts + np.maximum(a, b))
+            pending_tags.append(tag[active[differ]])
+            pending += pending_pairs[-1].size
+            if pending >= _COMPACT_AT:
+                kept_pairs, kept_tags = _distinct_rows(
+                    (np.concatenate([kept_pairs, *pending_pairs]), np.concatenate([kept_tags, *pending_tags]))
+                )
+                pending_pairs, pending_tags, pending = [], [], 0
+        shift += 1
+        active = active[active + shift < account.size]
+    pairs, tags = _distinct_rows(
+        (np.concatenate([kept_pairs, *pending_pairs]), np.concatenate([kept_tags, *pending_tags]))
+    )
+    return pairs, tags
+
+
+def _pairs_within(
+    first: Int64Array, second: Int64Array, account: Int64Array, time: Int64Array, *, n_accounts: int, window: int
+) -> npt.NDArray[np.bool_]:
+    """Whether accounts ``first[i]`` and ``second[i]`` have events (of one hashtag: ``account``, ``time``) at most
+    ``window`` apart: each event of the account with fewer events looks up the other's first event at or after
+    ``time - window``."""
+    share = np.zeros(first.size, dtype=np.bool_)
+    if not first.size or not account.size:
+        return share
+    moments = np.unique(time)
+    rank = np.searchsorted(moments, time)
+    span = moments.size + 1  # account * span + rank orders the events by (account, time)
+    key = account * span + rank
+    order = np.argsort(key, kind="stable")
+    sorted_key, sorted_account, sorted_time = key[order], account[order], time[order]
+    count = np.bincount(account, minlength=n_accounts)
+    swap = count[first] > count[second]
+    small, large = np.where(swap, second, first), np.where(swap, first, second)
+    lengths = count[small]
+    begin = np.searchsorted(sorted_key, small * span)
+    pair = np.repeat(np.arange(first.size), lengths)
+    event = np.repeat(begin - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+    at = sorted_time[event]
+    other = large[pair]
+    found = np.searchsorted(sorted_key, other * span + np.searchsorted(moments, at - window))
+    clipped = np.minimum(found, sorted_key.size - 1)
+    near = (found < sorted_key.size) & (sorted_account[clipped] == other) & (sorted_time[clipped] <= at + window)
+    share[pair[near]] = True
+    return share
+
+
 def co_hashtag_arrays(
     account: npt.ArrayLike,
     time: npt.ArrayLike,
@@ -238,38 +309,32 @@ def co_hashtag_arrays(
         account, time, tag = account[keep], time[keep], tag[keep]
     if account.size < 2:
         return nothing
-    order = _order((tag, time))
-    account, time, tag = account[order], time[order], tag[order]
-
-    pending_pairs: list[Int64Array] = []
-    pending_tags: list[Int64Array] = []
-    pending = 0
-    kept_pairs, kept_tags = empty, empty
-
-    def compact(pairs: Int64Array, tags: Int64Array) -> tuple[Int64Array, Int64Array]:
-        return _distinct_rows((pairs, tags))  # type: ignore[return-value]
-
-    active = np.arange(account.size - 1, dtype=np.int64)
-    shift = 1
-    while active.size:
-        other = active + shift
-        within = (tag[other] == tag[active]) & (time[other] - time[active] <= window)
-        active, other = active[within], other[within]
-        a, b = account[active], account[other]
-        differ = a != b
-        if differ.any():
-            a, b = a[differ], b[differ]
-            pending_pairs.append(np.minimum(a, b) * n_accounts + np.maximum(a, b))
-            pending_tags.append(tag[active[differ]])
-            pending += pending_pairs[-1].size
-            if pending >= _COMPACT_AT:
-                kept_pairs, kept_tags = compact(
-                    np.concatenate([kept_pairs, *pending_pairs]), np.concatenate([kept_tags, *pending_tags])
-                )
-                pending_pairs, pending_tags, pending = [], [], 0
-        shift += 1
-        active = active[active + shift < account.size]
-    pairs, tags = compact(np.concatenate([kept_pairs, *pending_pairs]), np.concatenate([kept_tags, *pending_tags]))
+    counts_by_tag = np.bincount(tag)
+    heavy = int(counts_by_tag.argmax())
+    if min_shared < 2 or counts_by_tag[heavy] == tag.size:
+        pairs, tags = _shared_tags(account, time, tag, n_accounts=n_accounts, window=window)
+    else:
+        # the most frequent hashtag (the matched hashtag, typically: every account in M carries it) makes most of
+        # the window pairs, and a pair needs min_shared - 1 others anyway: sweep the others, then test only the
+        # pairs that have enough of them for the heavy hashtag
+        light = tag != heavy
+        pairs, tags = _shared_tags(account[light], time[light], tag[light], n_accounts=n_accounts, window=window)
+        if pairs.size:
+            starts = np.flatnonzero(_dedupe_sorted((pairs,)))
+            counts = np.diff(np.append(starts, pairs.size))
+            candidates = pairs[starts[counts >= min_shared - 1]]
+            share = _pairs_within(
+                candidates // n_accounts,
+                candidates % n_accounts,
+                account[~light],
+                time[~light],
+                n_accounts=n_accounts,
+                window=window,
+            )
+            more = candidates[share]
+            pairs, tags = _distinct_rows(
+                (np.concatenate([pairs, more]), np.concatenate([tags, np.full(more.size, heavy, dtype=np.int64)]))
+            )
     if pairs.size == 0:
         return nothing
     starts = np.flatnonzero(_dedupe_sorted((pairs,)))
@@ -412,12 +477,8 @@ def post_events(posts: PostColumns, ids: Sequence[str], match: HashtagMatch) -> 
     n = len(posts)
     who = np.fromiter(map(index_of.get, posts.author_id, repeat(-1)), dtype=np.int64, count=n)
     post_index = np.flatnonzero((who >= 0) & ~posts.is_repost)
-    tag_values = _pick(posts.hashtags, post_index.tolist())
-    tagged = np.fromiter(map(bool, tag_values), dtype=np.bool_, count=len(tag_values))
-    if not tagged.all():
-        post_index = post_index[tagged]
-        tag_values = list(compress(tag_values, tagged.tolist()))
-    lengths, tag, names = _hashtag_codes(tag_values, match)
+    tagged, lengths, tag, names = _hashtag_codes(_pick(posts.hashtags, post_index.tolist()), match)
+    post_index = post_index[tagged]
     owner = who[post_index]
     micros, present, errors = _times_at(posts.created_at, post_index.tolist())
     if errors or not present.all():
@@ -429,25 +490,33 @@ def post_events(posts: PostColumns, ids: Sequence[str], match: HashtagMatch) -> 
     return Events(np.repeat(owner, lengths), np.repeat(micros, lengths), tag, names)
 
 
-def _hashtag_codes(values: list[Any], match: HashtagMatch) -> tuple[Int64Array, Int64Array, list[str]]:
-    """Per post the number of its hashtags, then every hashtag's code (post after post), and the hashtag names
-    (sorted; codes index them). Posts repeat few distinct hashtag strings (TSV ``"#a|#b"``): each is split once."""
-    try:
-        distinct = dict.fromkeys(values)
+def _hashtag_codes(
+    values: list[Any], match: HashtagMatch
+) -> tuple[npt.NDArray[np.bool_], Int64Array, Int64Array, list[str]]:
+    """Which posts carry hashtags; for those, the number of their hashtags, then every hashtag's code (post after
+    post); and the hashtag names (sorted; codes index them). Posts repeat few distinct hashtag strings (TSV
+    ``"#a|#b"``): each is numbered in one pass and split once."""
+    first: dict[Any, int] = {}
+    try:  # each value's code: the index of its first occurrence
+        seen = np.fromiter(map(first.setdefault, values, count()), dtype=np.int64, count=len(values))
     except TypeError:  # lists (JSON input) are not hashable: split per post
-        lists = [tags.split("|") if type(tags) is str else tags for tags in values]
+        tagged = np.fromiter(map(bool, values), dtype=np.bool_, count=len(values))
+        lists = [tags.split("|") if type(tags) is str else tags for tags in compress(values, tagged.tolist())]
         lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
         flat = list(chain.from_iterable(lists))
         if match == "case_insensitive":
             flat = [name.casefold() for name in flat]
         names = sorted(dict.fromkeys(flat))
         code_of = dict(zip(names, range(len(names)), strict=True))
-        return lengths, np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat)), names
-    combos = list(distinct)
-    combo_of = dict(zip(combos, range(len(combos)), strict=True))
-    combo = np.fromiter(map(combo_of.__getitem__, values), dtype=np.int64, count=len(values))
-    lists = [tags.split("|") if type(tags) is str else list(tags) for tags in combos]
+        return tagged, lengths, np.fromiter(map(code_of.__getitem__, flat), dtype=np.int64, count=len(flat)), names
+    combos = list(first)
+    dense = np.zeros(len(values), dtype=np.int64)
+    dense[np.fromiter(first.values(), dtype=np.int64, count=len(combos))] = np.arange(len(combos))
+    combo = dense[seen]
+    lists = [(tags.split("|") if type(tags) is str else list(tags)) if tags else [] for tags in combos]
     combo_length = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    tagged = np.fromiter(map(bool, combos), dtype=np.bool_, count=len(combos))[combo]
+    combo = combo[tagged]
     flat = list(chain.from_iterable(lists))
     if match == "case_insensitive":
         flat = [name.casefold() for name in flat]
@@ -458,7 +527,7 @@ def _hashtag_codes(values: list[Any], match: HashtagMatch) -> tuple[Int64Array, 
     starts = np.cumsum(combo_length) - combo_length
     # the hashtag codes of each post's combination, post after post: gather the combinations' CSR ranges
     offsets = np.repeat(starts[combo] - (np.cumsum(lengths) - lengths), lengths)
-    return lengths, combo_tags[offsets + np.arange(offsets.size)], names
+    return tagged, lengths, combo_tags[offsets + np.arange(offsets.size)], names
 
 
 def _columns(
@@ -476,13 +545,15 @@ def _records(values: Iterable[dict[str, Any]]) -> Sequence[dict[str, Any]]:
 
 def co_hashtag_tuples(found: CoHashtagArrays, tag_names: Sequence[str], ids: Sequence[str]) -> list[CoHashtagPair]:
     """The pairs as ``(id_a, id_b, |S|, sorted(S))``."""
-    names = np.array(tag_names, dtype=object)
-    tag_lists = np.split(names[found.tags], found.tag_ptr[1:-1]) if found.first.size else []
+    flat = np.array(tag_names, dtype=object)[found.tags].tolist()
+    ptr = found.tag_ptr.tolist()
     id_array = np.array(ids, dtype=object)
-    return [
-        (a, b, len(tags), tags.tolist())
-        for a, b, tags in zip(id_array[found.first].tolist(), id_array[found.second].tolist(), tag_lists, strict=True)
-    ]
+    firsts, seconds = id_array[found.first].tolist(), id_array[found.second].tolist()
+    with _collector_paused():
+        return [
+            (a, b, end - begin, flat[begin:end])
+            for a, b, begin, end in zip(firsts, seconds, ptr[:-1], ptr[1:], strict=True)
+        ]
 
 
 def burst_dicts(found: BurstArrays, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -926,12 +997,12 @@ def cluster_evidence(
     ]
     columns = zip(pair_count.tolist(), low.tolist(), high.tolist(), spans, strict=True)
     out: list[dict[str, Any]] = []
-    for c, (count, least, most, span) in enumerate(columns):
+    for c, (pair_total, least, most, span) in enumerate(columns):
         begin, end = ptr[c], ptr[c + 1]
         out.append(
             {
                 "members": member_dicts[begin:end],
-                "pair_count": count,
+                "pair_count": pair_total,
                 "min_similarity": least,
                 "max_similarity": most,
                 "co_hashtag_pairs": inside[c],
