@@ -186,14 +186,19 @@ class _Scan:
 def _scan(body: npt.NDArray[np.uint8], tag_byte: int | None) -> _Scan:
     """:class:`_Scan` of ``body`` in cache-sized pieces; :class:`_NotHandled` on a carriage return or bad UTF-8."""
     found: list[list[npt.NDArray[np.int64]]] = [[], [], [], []]
-    wanted = [10, 9, 34] if tag_byte is None else [10, 9, 34, tag_byte]
+    wanted = [34] if tag_byte is None else [34, tag_byte]
     ascii_only = True
     for lo in range(0, body.size, _SCAN_PIECE):
         piece = body[lo : lo + _SCAN_PIECE]
-        if (piece == 13).any():
-            raise _NotHandled
         ascii_only = ascii_only and int(piece.max()) < 0x80
-        for byte, positions in zip(wanted, found, strict=False):
+        controls = np.flatnonzero(piece <= 13)  # tabs, newlines and carriage returns in one pass
+        kinds = piece[controls]
+        if (kinds == 13).any():
+            raise _NotHandled
+        controls += lo
+        found[0].append(controls[kinds == 10])
+        found[1].append(controls[kinds == 9])
+        for byte, positions in zip(wanted, found[2:], strict=False):
             at = np.flatnonzero(piece == byte)
             if at.size:
                 positions.append(at + lo)
@@ -246,8 +251,11 @@ def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: in
         if opens.size:
 
             def outside(positions: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-                span = np.searchsorted(opens, positions) - 1  # the last quoted field opened before
-                return positions[(span < 0) | (positions > closes[np.maximum(span, 0)])]
+                # the positions inside each quoted field are a run of the sorted positions: mark the runs
+                first, last = np.searchsorted(positions, opens), np.searchsorted(positions, closes)
+                size = positions.size + 1
+                inside = np.bincount(first, minlength=size) - np.bincount(last, minlength=size)
+                return positions[np.cumsum(inside[:-1]) == 0]
 
             newlines, tabs = outside(newlines), outside(tabs)
     ends = newlines if newlines.size and newlines[-1] == a.size - 1 else np.append(newlines, a.size)
