@@ -121,7 +121,10 @@ class PostColumns:
         try:  # posts share few distinct hashtag strings: decide each once
             distinct = dict.fromkeys(tags)
         except TypeError:  # lists (JSON input) are not hashable: decide per post
-            carries = np.fromiter(map(test, tags), dtype=bool, count=len(tags))
+            if match == "exact" and set(map(type, tags)) <= {list, type(None)}:
+                carries = np.array([bool(post_tags) and hashtag in post_tags for post_tags in tags], dtype=bool)
+            else:
+                carries = np.fromiter(map(test, tags), dtype=bool, count=len(tags))
         else:
             hits = {value for value in distinct if test(value)}
             carries = np.fromiter(map(hits.__contains__, tags), dtype=bool, count=len(tags))

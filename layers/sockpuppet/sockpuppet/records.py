@@ -240,7 +240,9 @@ def post_columns(records: Sequence[Any]) -> tuple[list[str], list[bool], list[li
         lists = hashtags if len(kinds) == 1 else [tags for tags in hashtags if type(tags) is list]
         if not set(map(type, chain.from_iterable(lists))) <= {str}:
             return None
-    return authors, reposts, [tags.split("|") if type(tags) is str and tags else tags or None for tags in hashtags]
+    if str in kinds:
+        return authors, reposts, [tags.split("|") if type(tags) is str and tags else tags or None for tags in hashtags]
+    return authors, reposts, [tags or None for tags in hashtags]
 
 
 def account_columns(records: Sequence[Any]) -> tuple[list[str], list[str | None]] | None:
