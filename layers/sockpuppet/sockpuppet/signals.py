@@ -403,16 +403,19 @@ def check_count(value: Any, loc: Loc, *, minimum: int) -> int:
 # -- from records ----------------------------------------------------------------------------------------------
 
 
-def first_records(account_ids: Sequence[str], ids: Sequence[str]) -> list[int]:
+def first_records(account_ids: Sequence[str], ids: Sequence[str]) -> npt.NDArray[np.intp]:
     """Index of the first record of each of ``ids`` (distinct, in accounts-input order) in the accounts' id column."""
+    n = len(account_ids)
+    if len(ids) == n:  # every record matched, so no duplicate ids: the records are the ids, in order
+        return np.arange(n)
     wanted = set(ids)
-    records = list(compress(range(len(account_ids)), map(wanted.__contains__, account_ids)))
-    if len(records) == len(ids):  # no duplicate records among them: the records are the ids, in order
+    records = np.flatnonzero(np.fromiter(map(wanted.__contains__, account_ids), dtype=np.bool_, count=n))
+    if records.size == len(ids):  # no duplicate records among them: the records are the ids, in order
         return records
     first: dict[str, int] = {}
-    for index in records:
+    for index in records.tolist():
         first.setdefault(account_ids[index], index)
-    return [first[ident] for ident in ids]
+    return np.array([first[ident] for ident in ids], dtype=np.intp)
 
 
 def _time_errors(kind: str, errors: list[tuple[int, str]], what: str) -> InputError:
@@ -442,17 +445,17 @@ def account_times(
     records = first_records(accounts.id, ids)
     micros, present, errors = _times_at(accounts.created_at, records)
     if errors:
-        raise _time_errors("accounts", [(records[i], msg) for i, msg in errors], what)
+        raise _time_errors("accounts", [(int(records[i]), msg) for i, msg in errors], what)
     return micros, present
 
 
-def _times_at(column: list[Any] | ParsedTimes | None, rows: list[int]) -> TimeColumn:
+def _times_at(column: list[Any] | ParsedTimes | None, rows: npt.NDArray[np.intp]) -> TimeColumn:
     """:func:`~sockpuppet.times.parse_times` of the ``created_at`` values at ``rows`` (already parsed or raw)."""
     if column is None:
-        return np.zeros(len(rows), dtype=np.int64), np.zeros(len(rows), dtype=np.bool_), []
+        return np.zeros(rows.size, dtype=np.int64), np.zeros(rows.size, dtype=np.bool_), []
     if isinstance(column, ParsedTimes):
         return column.take(rows)
-    return parse_times(_pick(column, rows))
+    return parse_times(_pick(column, rows.tolist()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,7 +483,7 @@ def post_events(posts: PostColumns, ids: Sequence[str], match: HashtagMatch) -> 
     tagged, lengths, tag, names = _hashtag_codes(_pick(posts.hashtags, post_index.tolist()), match)
     post_index = post_index[tagged]
     owner = who[post_index]
-    micros, present, errors = _times_at(posts.created_at, post_index.tolist())
+    micros, present, errors = _times_at(posts.created_at, post_index)
     if errors or not present.all():
         unparseable = dict(errors)
         required = "field required (a post with hashtags of a matched account needs a time)"
