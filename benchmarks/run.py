@@ -21,8 +21,8 @@ on the digest, or the run fails.
   account: the engine's names, so the ``engine`` row of the same ``(n, t)`` is the engine alone on the same files)
   at the sizes in ``--cli-sizes``, timed and measured with ``/usr/bin/time -v`` when available (else the child's
   rusage); pairs counted in the CSV output. The engine child and the CLI run alternately for ``--cli-rounds``
-  rounds in the same run (that engine row replaces the one of the size loop); both rows keep their best time and
-  largest peak RSS, and the CLI's note gives the ratios (time and peak RSS).
+  rounds in the same run (this is the engine row of that ``(n, t)``); both rows keep their best time and largest
+  peak RSS, and the CLI's note gives the ratios (time and peak RSS).
 - ``api upload job``: ``scripts/large_payload.py`` (``--upload-posts`` posts, ~145 bytes a row, and
   ``--upload-accounts`` accounts uploaded through the local stack, result by URL): *seconds* is the pairs request
   with the result download (the uploads are in the note), *peak RSS* the function process's.
@@ -429,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     for n in args.sizes:
         for threshold in args.thresholds:
+            if n in args.cli_sizes and threshold == args.cli_threshold:
+                continue  # measured alternately with the CLI below
             rows += measure("engine", n, [threshold], args.timeout)
         if n <= args.cdist_max:
             rows += measure("cdist", n, args.thresholds, args.timeout)
@@ -445,9 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(Row("reference (est.)", n, r.threshold, estimate, None, None, note=note))
     for n in args.cli_sizes:
         engine, cli = measure_cli(n, args.cli_threshold, args.timeout, args.cli_rounds)
-        # the engine alone on the same names, measured alternately with the CLI: it replaces a separate engine row
-        rows = [r for r in rows if not (r.method == "engine" and (r.n, r.threshold) == (n, args.cli_threshold))]
-        rows += [engine, cli]
+        rows += [engine, cli]  # the engine alone on the same names, measured alternately with the CLI
         print(f"cli n={n:,} done", file=sys.stderr)
     if args.upload_posts:
         rows.append(measure_upload(args.upload_posts, args.upload_accounts, args.timeout))
