@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -138,7 +139,7 @@ def test_duplicate_names_pair_with_score_one(
     names=mutated(),
     threshold=thresholds,
     method=st.sampled_from(METHODS),
-    pass_keys=st.sampled_from([7, 1 << 25]),
+    pass_keys=st.sampled_from([1, 7, 40, 1 << 25]),
     workers=st.sampled_from([1, 2]),
 )
 def test_tiny_chunks_and_passes(
@@ -335,3 +336,26 @@ def test_drop_in_unhashable_ids_and_identical_duplicates() -> None:
     ]
     assert get_similar_screen_names(accounts, 0.8) == ref_get_similar_screen_names(accounts[:4], 0.8)
     assert [type(b) for _, b, _ in get_similar_screen_names(accounts, 0.8)][-1] is bool
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    names=st.lists(st.text(alphabet="abc_1\U0001f600", min_size=1, max_size=9), min_size=1, max_size=30),
+    t=st.integers(1, 9),
+    splits=st.integers(1, 6),
+)
+def test_first_character_passes_partition_the_keys(names: list[str], t: int, splits: int) -> None:
+    # GIVEN names of several lengths and their characters cut into a few passes WHEN the subsequences of each pass
+    # (those starting with one of its characters) are hashed THEN together they are exactly all the keys, each once
+    search = engine._Search(list(dict.fromkeys(names)), 0.5, None, None, 1)
+    lengths = [length for length in range(t, len(search.by_length)) if search.by_length[length].size]
+    assume(lengths)
+    powers = engine._powers(engine._BASE, max(lengths))
+    chars = np.unique(np.concatenate([search.codes(length).reshape(-1) for length in lengths]))
+    passes = [chars[index::splits] for index in range(splits)]
+    for length, ids, codes in search.chunks(t, lengths):
+        every = search.hash_chunk(t, length, ids, codes, powers)
+        assert every.size == math.comb(length, length - t) * ids.size
+        parts = [search.hash_chunk(t, length, ids, codes, powers, part) for part in passes]
+        assert [part.size for part in parts] == [search.chunk_keys(t, length, codes, part) for part in passes]
+        np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.sort(every))

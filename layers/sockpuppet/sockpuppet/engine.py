@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import math
 import os
 import threading
@@ -309,22 +310,47 @@ def budgets(lengths: Iterable[int], min_similarity: float) -> npt.NDArray[np.int
 
 
 @functools.lru_cache(maxsize=1 << 10)
-def _extensions(length: int, deletions: int) -> tuple[tuple[tuple[int, int, int], ...], ...]:
-    """How the sets of ``deletions`` positions out of ``length`` grow one deletion at a time, in lexicographic order.
+def _extensions(length: int, deletions: int, last: int, done: int) -> tuple[tuple[tuple[int, int, int], ...], ...]:
+    """How sets of ``deletions`` positions out of ``length`` grow one deletion at a time, in lexicographic order,
+    from one set of ``done`` deletions whose last is at ``last`` (``-1``, ``0``: from the empty set).
 
     Step ``i`` (from ``i`` to ``i + 1`` deletions) lists, per set of ``i`` deletions that can still grow (in order),
     ``(low, high, end)``: the next deletion takes the positions ``[low, high)`` and those sets end at row ``end`` of
-    the next level. The first level is the ``length - deletions + 1`` possible first positions.
+    the next level.
     """
-    lasts = list(range(length - deletions + 1))
+    lasts = [last]
     steps = []
-    for i in range(1, deletions):
+    for i in range(done, deletions):
         high = length - deletions + i + 1
-        step = list(accumulate(((last + 1, high, high - last - 1) for last in lasts), _row_end))
-        steps.append(tuple(step))
+        step = tuple(accumulate(((low + 1, high, high - low - 1) for low in lasts), _row_end))
+        steps.append(step)
         if i + 1 < deletions:
             lasts = [position for low, high, _ in step for position in range(low, high)]
     return tuple(steps)
+
+
+def _extend(
+    prefix: npt.NDArray[np.uint64],
+    level: npt.NDArray[np.uint64],
+    inverse: npt.NDArray[np.uint64],
+    last: int,
+    done: int,
+    out: npt.NDArray[np.uint64],
+) -> None:
+    """Subsequence hashes of some names (columns) from one row ``level`` of partial hashes with ``done`` deletions
+    made, the last one at ``last``: every set of the remaining ``inverse.size - 1 - done`` deletions after ``last``
+    (:func:`_extensions` order), one row each, written to ``out``. ``prefix`` holds the names' shifted prefix
+    hashes (one row per position), ``inverse`` the powers ``B^-i``."""
+    length, deletions = prefix.shape[0] - 1, inverse.size - 1
+    level_rows = level
+    for i, step in enumerate(_extensions(length, deletions, last, done), start=done):
+        term = prefix[:length] * inverse[i] - prefix[1:] * inverse[i + 1]
+        target = out if i + 1 == deletions else np.empty((step[-1][2], level.shape[1]), dtype=np.uint64)
+        for value, (low, high, end) in zip(level_rows, step, strict=True):
+            np.add(term[low:high], value, out=target[end - high + low : end])
+        level_rows = target
+    if done == deletions:
+        out[:] = level
 
 
 def _row_end(previous: tuple[int, int, int], current: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -382,6 +408,7 @@ class _Search:
                 np.concatenate(([0], np.cumsum(np.bincount(self.lengths[side == s], minlength=self.k.size))))
                 for s in (False, True)
             ]
+        self.code_rows: dict[int, npt.NDArray[np.uint32]] = {}
         self.found: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
         self.done = 0
 
@@ -474,7 +501,7 @@ class _Search:
         names = self.count(t, group[-1])
         stride = max(1, names // SAMPLE_NAMES)
         powers = _powers(_BASE, max(lengths))
-        sample = [self.hash_chunk(t, length, chunk, powers) for length, chunk in self.chunks(t, lengths, stride)]
+        sample = [self.hash_chunk(t, *chunk, powers) for chunk in self.chunks(t, lengths, stride)]
         buckets = np.sort(np.concatenate([np.empty(0, np.uint64), *sample]) >> np.uint64(self.id_bits))
         _, sizes = np.unique(buckets, return_counts=True)
         candidates = float((sizes * (sizes - 1) // 2).sum()) * stride * stride
@@ -598,82 +625,157 @@ class _Search:
     # -- filter path -------------------------------------------------------------------------------------------
 
     def filter_group(self, t: int, group: list[int], lengths: list[int]) -> None:
+        """Candidates of one group from shared subsequence hashes, verified.
+
+        A group of at most ``PASS_KEYS`` keys is one pass. A larger group is split by the first character of the
+        subsequence (a function of the subsequence, so both names of a pair meet in the same pass): the characters
+        are packed into passes of about ``PASS_KEYS`` keys each by weight, and only the deletion sets whose first
+        kept character belongs to the pass are hashed, so every key is computed once. A single character with more
+        keys than that is split further by hash range (its keys then hashed once per range).
+        """
         total = self.filter_keys(t, lengths)
-        pass_bits = (max(1, -(-total // PASS_KEYS)) - 1).bit_length()
         longest_in_group = np.zeros(self.k.size, dtype=bool)
         longest_in_group[group] = True
         powers = _powers(_BASE, max(lengths))
-        chunks = list(self.chunks(t, lengths))
-        if pass_bits == 0:
-            keys = np.empty(total, dtype=np.uint64)
-            sizes = [chunk.size * math.comb(length, length - t) for length, chunk in chunks]
-            ends = np.cumsum(sizes).tolist()
-            views = [
-                keys[end - size : end].reshape(-1, chunk.size)
-                for end, size, (_, chunk) in zip(ends, sizes, chunks, strict=True)
-            ]
-            self.map(lambda job: self.hash_chunk(t, *job[0], powers, job[1]), zip(chunks, views, strict=True))
-            del views
-            for part in self.sorted_parts(keys):
-                self.pairs_from_keys(part, longest_in_group)
+        if total <= PASS_KEYS:
+            self.filter_pass(t, lengths, powers, longest_in_group, None, None)
             return
-        for low, high in _ranges(pass_bits):
-            pieces = self.map(lambda c, lo=low, hi=high: _within(self.hash_chunk(t, *c, powers), lo, hi), chunks)
+        for chars, weight in self.first_characters(t, lengths, total):
+            bits = (max(1, -(-weight // PASS_KEYS)) - 1).bit_length()
+            for bounds in [None] if bits == 0 else _ranges(bits):
+                self.filter_pass(t, lengths, powers, longest_in_group, chars, bounds)
+
+    def filter_pass(
+        self,
+        t: int,
+        lengths: list[int],
+        powers: npt.NDArray[np.uint64],
+        longest_in_group: npt.NDArray[np.bool_],
+        chars: npt.NDArray[np.uint32] | None,
+        bounds: tuple[int, int] | None,
+    ) -> None:
+        """Hash the keys of one pass (subsequences starting with one of ``chars``, all of them for ``None``; keys in
+        ``bounds`` if given), sort them and verify the pairs that share a bucket."""
+        chunks = list(self.chunks(t, lengths))
+        if bounds is None:
+            sizes = [self.chunk_keys(t, length, codes, chars) for length, _, codes in chunks]
+            keys = np.empty(sum(sizes), dtype=np.uint64)
+            views = [keys[end - size : end] for end, size in zip(accumulate(sizes), sizes, strict=True)]  # consecutive
+            self.map(lambda job: self.hash_chunk(t, *job[0], powers, chars, job[1]), zip(chunks, views, strict=True))
+            del views
+        else:
+            low, high = bounds
+            pieces = self.map(lambda c: _within(self.hash_chunk(t, *c, powers, chars), low, high), chunks)
             keys = np.concatenate([np.empty(0, np.uint64), *pieces])
             del pieces
-            for part in self.sorted_parts(keys):
-                self.pairs_from_keys(part, longest_in_group)
+        for part in self.sorted_parts(keys):
+            self.pairs_from_keys(part, longest_in_group)
 
-    def chunks(self, t: int, lengths: list[int], stride: int = 1) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
-        """``(length, name ids)`` per chunk of names of one length (about ``CHUNK_KEYS`` keys each), every
-        ``stride``-th name of each length."""
+    def codes(self, length: int) -> npt.NDArray[np.uint32]:
+        """The code points of the names of one length, one row per name in ``by_length`` order (cached)."""
+        if length not in self.code_rows:
+            text = "".join(self.names[self.by_length[length]]).encode("utf-32-le", "surrogatepass")
+            self.code_rows[length] = np.frombuffer(text, dtype="<u4").reshape(-1, length)
+        return self.code_rows[length]
+
+    def first_characters(self, t: int, lengths: list[int], total: int) -> list[tuple[npt.NDArray[np.uint32], int]]:
+        """The passes of a large group: sets of first characters of subsequences with about ``PASS_KEYS`` keys
+        each (heaviest characters first, each into the lightest pass), and their numbers of keys.
+
+        A subsequence of a name ``a`` of length ``L`` with ``D = L - T`` deletions starts with ``a[f]`` exactly when
+        positions ``0..f-1`` are deleted and ``f`` is kept: ``C(L - 1 - f, D - f)`` deletion sets, ``f <= D``.
+        """
+        values: list[npt.NDArray[np.uint32]] = []
+        weights: list[npt.NDArray[np.int64]] = []
         for length in lengths:
-            ids = self.by_length[length][::stride]
+            codes, deletions = self.codes(length), length - t
+            for first in range(deletions + 1):
+                values.append(codes[:, first])
+                weights.append(np.full(codes.shape[0], math.comb(length - 1 - first, deletions - first), np.int64))
+        chars, inverse = np.unique(np.concatenate(values), return_inverse=True)
+        weight = np.bincount(inverse, weights=np.concatenate(weights), minlength=chars.size).astype(np.int64)
+        passes: list[tuple[int, int, list[int]]] = [(0, index, []) for index in range(-(-total // PASS_KEYS))]
+        alone: list[tuple[npt.NDArray[np.uint32], int]] = []
+        for index in np.argsort(-weight, kind="stable").tolist():
+            if weight[index] >= PASS_KEYS:
+                alone.append((chars[index : index + 1], int(weight[index])))
+                continue
+            keys, number, members = heapq.heappop(passes)
+            members.append(int(chars[index]))
+            heapq.heappush(passes, (keys + int(weight[index]), number, members))
+        return alone + [(np.array(members, np.uint32), keys) for keys, _, members in sorted(passes) if members]
+
+    def chunk_keys(
+        self, t: int, length: int, codes: npt.NDArray[np.uint32], chars: npt.NDArray[np.uint32] | None
+    ) -> int:
+        """Keys of a chunk of names of one length in a pass (:meth:`hash_chunk`)."""
+        deletions = length - t
+        if chars is None:
+            return codes.shape[0] * math.comb(length, deletions)
+        return sum(
+            int(np.isin(codes[:, first], chars).sum()) * math.comb(length - 1 - first, deletions - first)
+            for first in range(deletions + 1)
+        )
+
+    def chunks(
+        self, t: int, lengths: list[int], stride: int = 1
+    ) -> Iterator[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.uint32]]]:
+        """``(length, name ids, their code points)`` per chunk of names of one length (about ``CHUNK_KEYS`` keys
+        each), every ``stride``-th name of each length."""
+        for length in lengths:
+            ids, codes = self.by_length[length][::stride], self.codes(length)[::stride]
             step = max(1, CHUNK_KEYS // math.comb(length, length - t))
             for start in range(0, ids.size, step):
-                yield length, ids[start : start + step]
+                yield length, ids[start : start + step], codes[start : start + step]
 
     def hash_chunk(
         self,
         t: int,
         length: int,
-        chunk: npt.NDArray[np.int64],
+        ids: npt.NDArray[np.int64],
+        codes: npt.NDArray[np.uint32],
         powers: npt.NDArray[np.uint64],
+        chars: npt.NDArray[np.uint32] | None = None,
         out: npt.NDArray[np.uint64] | None = None,
     ) -> npt.NDArray[np.uint64]:
-        """Keys ``hash << id_bits | id`` of every length-``t`` subsequence of some names of one length.
+        """Keys ``hash << id_bits | id`` of the length-``t`` subsequences of some names of one length (with
+        ``chars``: those whose first character is one of them).
 
-        The prefix hashes are shifted left by ``id_bits`` first, so every term of a subsequence hash has zero low
-        bits and adding the id to one term packs it. With ``D = length - t`` deletions at ``d_1 < ... < d_D`` the
-        hash is ``base + sum_i g_i[d_i]`` (``g_i[p] = P[p] B^-(i-1) - P[p + 1] B^-i``), so the deletion sets are
-        built one deletion at a time in lexicographic order (:func:`_extensions`): every set of ``i`` deletions
-        adds ``g_{i+1}`` over a contiguous range of next positions in one broadcast addition, written in place
+        The prefix hashes ``P`` are shifted left by ``id_bits`` first, so every term of a subsequence hash has zero
+        low bits and adding the id to one term packs it. With ``D = length - t`` deletions at ``d_1 < ... < d_D``
+        the hash is ``base + sum_i g_i[d_i]`` with ``g_i[p] = P[p] B^-(i-1) - P[p + 1] B^-i``: the deletion sets
+        are built one deletion at a time in lexicographic order (:func:`_extensions`), each set of ``i`` deletions
+        adding ``g_{i+1}`` over a contiguous range of next positions in one broadcast addition written in place
         (arrays are position-major: one row per deletion set, one column per name). Returns the keys (written to
-        ``out``, of ``C(length, D)`` rows, if given), flattened.
+        ``out`` if given, :meth:`chunk_keys` of them), flattened.
         """
         self.check_deadline()
         deletions = length - t
         inverse = _powers(_BASE_INV, deletions)
-        codes = np.frombuffer("".join(self.names[chunk]).encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        prefix = np.zeros((length + 1, chunk.size), dtype=np.uint64)
-        np.cumsum(codes.reshape(chunk.size, length).T * powers[:length, None], axis=0, out=prefix[1:])
+        prefix = np.zeros((length + 1, ids.size), dtype=np.uint64)
+        np.cumsum(codes.T * powers[:length, None], axis=0, out=prefix[1:])
         prefix <<= np.uint64(self.id_bits)
-        base = prefix[length] * inverse[deletions] + chunk.astype(np.uint64)
-        hashes = np.empty((math.comb(length, deletions), chunk.size), dtype=np.uint64) if out is None else out
-        if deletions == 0:
-            hashes[0] = base
-            return hashes.reshape(-1)
-        first = length - deletions + 1  # positions the first deletion can take
-        level = hashes if deletions == 1 else np.empty((first, chunk.size), dtype=np.uint64)
-        np.subtract(prefix[:first], prefix[1 : first + 1] * inverse[1], out=level)
-        level += base
-        for i, step in enumerate(_extensions(length, deletions), start=1):
-            term = prefix[:length] * inverse[i] - prefix[1:] * inverse[i + 1]
-            target = hashes if i + 1 == deletions else np.empty((step[-1][2], chunk.size), dtype=np.uint64)
-            for value, (low, high, end) in zip(level, step, strict=True):
-                np.add(term[low:high], value, out=target[end - high + low : end])
-            level = target
-        return hashes.reshape(-1)
+        base = prefix[length] * inverse[deletions] + ids.astype(np.uint64)
+        hashes = np.empty(self.chunk_keys(t, length, codes, chars), dtype=np.uint64) if out is None else out
+        if chars is None:
+            _extend(prefix, base[None], inverse, -1, 0, hashes.reshape(-1, ids.size))
+            return hashes
+        offset = 0
+        for first in range(deletions + 1):
+            # positions 0..first-1 deleted, ``first`` kept: the subsequence starts with codes[:, first]
+            selected = np.flatnonzero(np.isin(codes[:, first], chars))
+            if selected.size == 0:
+                continue
+            columns = prefix[:, selected]
+            value = base[selected]
+            for i in range(first):
+                value += columns[i] * inverse[i] - columns[i + 1] * inverse[i + 1]
+            size = math.comb(length - 1 - first, deletions - first) * selected.size
+            _extend(
+                columns, value[None], inverse, first, first, hashes[offset : offset + size].reshape(-1, selected.size)
+            )
+            offset += size
+        return hashes
 
     def sorted_parts(self, keys: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint64]]:
         """``keys`` sorted in place (partitioned by rank into one range per thread, each range sorted on its thread),
