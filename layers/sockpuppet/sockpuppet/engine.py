@@ -178,6 +178,13 @@ def _within(keys: npt.NDArray[np.uint64], low: int, high: int) -> npt.NDArray[np
     return keys[inside]
 
 
+def _sorted_unique(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The distinct values, sorted (:func:`numpy.sort` and a mask: numpy's own ``unique`` hashes integers, which is
+    many times slower on large arrays)."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
+
+
 class PairArrays(NamedTuple):
     """Pairs as parallel arrays: indices into the names (``first < second``) and their similarity."""
 
@@ -353,6 +360,12 @@ def _extend(
         out[:] = level
 
 
+def _member(chars: npt.NDArray[np.bool_], codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
+    """Per code point: is it one of ``chars`` (a table by code point; code points past its end are not)."""
+    inside = codes < chars.size
+    return inside & chars[np.where(inside, codes, 0)]
+
+
 def _row_end(previous: tuple[int, int, int], current: tuple[int, int, int]) -> tuple[int, int, int]:
     return current[0], current[1], previous[2] + current[2]
 
@@ -503,7 +516,7 @@ class _Search:
         powers = _powers(_BASE, max(lengths))
         sample = [self.hash_chunk(t, *chunk, powers) for chunk in self.chunks(t, lengths, stride)]
         buckets = np.sort(np.concatenate([np.empty(0, np.uint64), *sample]) >> np.uint64(self.id_bits))
-        _, sizes = np.unique(buckets, return_counts=True)
+        sizes = np.diff(np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1], [True]))))
         candidates = float((sizes * (sizes - 1) // 2).sum()) * stride * stride
         return keys + candidates * CANDIDATE_COST <= scan
 
@@ -651,7 +664,7 @@ class _Search:
         lengths: list[int],
         powers: npt.NDArray[np.uint64],
         longest_in_group: npt.NDArray[np.bool_],
-        chars: npt.NDArray[np.uint32] | None,
+        chars: npt.NDArray[np.bool_] | None,
         bounds: tuple[int, int] | None,
     ) -> None:
         """Hash the keys of one pass (subsequences starting with one of ``chars``, all of them for ``None``; keys in
@@ -668,8 +681,7 @@ class _Search:
             pieces = self.map(lambda c: _within(self.hash_chunk(t, *c, powers, chars), low, high), chunks)
             keys = np.concatenate([np.empty(0, np.uint64), *pieces])
             del pieces
-        for part in self.sorted_parts(keys):
-            self.pairs_from_keys(part, longest_in_group)
+        self.pairs_from_keys(keys, longest_in_group)
 
     def codes(self, length: int) -> npt.NDArray[np.uint32]:
         """The code points of the names of one length, one row per name in ``by_length`` order (cached)."""
@@ -678,42 +690,47 @@ class _Search:
             self.code_rows[length] = np.frombuffer(text, dtype="<u4").reshape(-1, length)
         return self.code_rows[length]
 
-    def first_characters(self, t: int, lengths: list[int], total: int) -> list[tuple[npt.NDArray[np.uint32], int]]:
+    def first_characters(self, t: int, lengths: list[int], total: int) -> list[tuple[npt.NDArray[np.bool_], int]]:
         """The passes of a large group: sets of first characters of subsequences with about ``PASS_KEYS`` keys
         each (heaviest characters first, each into the lightest pass), and their numbers of keys.
 
         A subsequence of a name ``a`` of length ``L`` with ``D = L - T`` deletions starts with ``a[f]`` exactly when
         positions ``0..f-1`` are deleted and ``f`` is kept: ``C(L - 1 - f, D - f)`` deletion sets, ``f <= D``.
         """
-        values: list[npt.NDArray[np.uint32]] = []
-        weights: list[npt.NDArray[np.int64]] = []
+        size = max(int(self.codes(length).max(initial=0)) for length in lengths) + 1
+        weight = np.zeros(size, np.int64)
         for length in lengths:
             codes, deletions = self.codes(length), length - t
             for first in range(deletions + 1):
-                values.append(codes[:, first])
-                weights.append(np.full(codes.shape[0], math.comb(length - 1 - first, deletions - first), np.int64))
-        chars, inverse = np.unique(np.concatenate(values), return_inverse=True)
-        weight = np.bincount(inverse, weights=np.concatenate(weights), minlength=chars.size).astype(np.int64)
+                count = math.comb(length - 1 - first, deletions - first)
+                weight += np.bincount(codes[:, first], minlength=size) * count
+        chars = np.flatnonzero(weight)
+        weight = weight[chars]
         passes: list[tuple[int, int, list[int]]] = [(0, index, []) for index in range(-(-total // PASS_KEYS))]
-        alone: list[tuple[npt.NDArray[np.uint32], int]] = []
+        alone: list[tuple[list[int], int]] = []
         for index in np.argsort(-weight, kind="stable").tolist():
             if weight[index] >= PASS_KEYS:
-                alone.append((chars[index : index + 1], int(weight[index])))
+                alone.append(([int(chars[index])], int(weight[index])))
                 continue
             keys, number, members = heapq.heappop(passes)
             members.append(int(chars[index]))
             heapq.heappush(passes, (keys + int(weight[index]), number, members))
-        return alone + [(np.array(members, np.uint32), keys) for keys, _, members in sorted(passes) if members]
+        tables = []
+        for members, keys in alone + [(members, keys) for keys, _, members in sorted(passes) if members]:
+            table = np.zeros(size, dtype=bool)
+            table[members] = True
+            tables.append((table, keys))
+        return tables
 
     def chunk_keys(
-        self, t: int, length: int, codes: npt.NDArray[np.uint32], chars: npt.NDArray[np.uint32] | None
+        self, t: int, length: int, codes: npt.NDArray[np.uint32], chars: npt.NDArray[np.bool_] | None
     ) -> int:
         """Keys of a chunk of names of one length in a pass (:meth:`hash_chunk`)."""
         deletions = length - t
         if chars is None:
             return codes.shape[0] * math.comb(length, deletions)
         return sum(
-            int(np.isin(codes[:, first], chars).sum()) * math.comb(length - 1 - first, deletions - first)
+            int(np.count_nonzero(_member(chars, codes[:, first]))) * math.comb(length - 1 - first, deletions - first)
             for first in range(deletions + 1)
         )
 
@@ -735,7 +752,7 @@ class _Search:
         ids: npt.NDArray[np.int64],
         codes: npt.NDArray[np.uint32],
         powers: npt.NDArray[np.uint64],
-        chars: npt.NDArray[np.uint32] | None = None,
+        chars: npt.NDArray[np.bool_] | None = None,
         out: npt.NDArray[np.uint64] | None = None,
     ) -> npt.NDArray[np.uint64]:
         """Keys ``hash << id_bits | id`` of the length-``t`` subsequences of some names of one length (with
@@ -763,7 +780,7 @@ class _Search:
         offset = 0
         for first in range(deletions + 1):
             # positions 0..first-1 deleted, ``first`` kept: the subsequence starts with codes[:, first]
-            selected = np.flatnonzero(np.isin(codes[:, first], chars))
+            selected = np.flatnonzero(_member(chars, codes[:, first]))
             if selected.size == 0:
                 continue
             columns = prefix[:, selected]
@@ -779,7 +796,7 @@ class _Search:
 
     def sorted_parts(self, keys: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.uint64]]:
         """``keys`` sorted in place (partitioned by rank into one range per thread, each range sorted on its thread),
-        as a list of consecutive sorted value ranges."""
+        as consecutive ranges, one per thread, that never split a bucket."""
         self.check_deadline()
         if self.threads == 1 or keys.size < PARALLEL_SORT:
             keys.sort()
@@ -789,34 +806,50 @@ class _Search:
         self.check_deadline()
         ends = [0, *cuts, keys.size]
         self.map(np.ndarray.sort, [keys[start:end] for start, end in pairwise(ends)])
-        return [keys]
+        # the whole array is sorted now: move each cut back to the first key of its bucket
+        shift = np.uint64(self.id_bits)
+        ends[1:-1] = [int(np.searchsorted(keys, (keys[cut] >> shift) << shift)) for cut in cuts]
+        return [keys[start:end] for start, end in pairwise(ends)]
 
     def pairs_from_keys(self, keys: npt.NDArray[np.uint64], longest_in_group: npt.NDArray[np.bool_]) -> None:
-        """Candidate pairs of names that share a bucket of sorted keys, then verify them."""
+        """Sort the keys of a pass, find the candidate pairs of each sorted part on its thread, verify them."""
+        parts = self.sorted_parts(keys)
+        for batches in self.map(lambda part: self.candidates(part, longest_in_group), parts):
+            for pair in batches:
+                self.verify(pair // self.n, pair % self.n)
+
+    def candidates(
+        self, keys: npt.NDArray[np.uint64], longest_in_group: npt.NDArray[np.bool_]
+    ) -> list[npt.NDArray[np.int64]]:
+        """Pairs of names that share a bucket of sorted keys (whole buckets) and whose longer length is in the
+        group, as sorted distinct keys ``a * n + b`` (``a < b``) in batches of about ``PAIR_BATCH``.
+
+        Work is proportional to the keys for finding the shared buckets, then to the keys in shared buckets.
+        """
         if keys.size < 2:
-            return
+            return []
         shift = np.uint64(self.id_bits)
         same = np.empty(keys.size - 1, dtype=bool)
         for start in range(0, keys.size - 1, CHUNK_KEYS):
+            self.check_deadline()
             stop = min(keys.size - 1, start + CHUNK_KEYS)
             np.less(keys[start + 1 : stop + 1] ^ keys[start:stop], np.uint64(1) << shift, out=same[start:stop])
         shared = np.flatnonzero(same)
         del same
         if shared.size == 0:
-            return
-        member = np.zeros(keys.size, dtype=bool)
-        member[shared] = True
-        member[shared + 1] = True
-        keys = keys[member]
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+            return []
+        # keys in buckets of two or more: every shared position, and the one after the last of each run
+        last = np.flatnonzero(np.append(shared[1:] != shared[:-1] + 1, True))
+        keys = keys[np.insert(shared, last + 1, shared[last] + 1)]
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # a name emitting one subsequence twice
         buckets = keys >> shift
         ids = (keys & np.uint64((1 << self.id_bits) - 1)).view(np.int64)
         starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
         ends = np.append(starts[1:], keys.size)
         end_of = np.repeat(ends, ends - starts)
         position = np.flatnonzero(end_of - np.arange(keys.size) > 1)
-        found_a: list[npt.NDArray[np.int64]] = []
-        found_b: list[npt.NDArray[np.int64]] = []
+        batches: list[npt.NDArray[np.int64]] = []
+        found: list[npt.NDArray[np.int64]] = []
         pending = 0
         offset = 1
         while position.size:
@@ -826,21 +859,16 @@ class _Search:
             valid = longest_in_group[np.maximum(self.lengths[first], self.lengths[second])]
             if self.side is not None:
                 valid &= self.side[first] != self.side[second]
-            found_a.append(first[valid])
-            found_b.append(second[valid])
-            pending += int(valid.sum())
+            found.append(first[valid] * self.n + second[valid])
+            pending += found[-1].size
             if pending >= PAIR_BATCH:
-                self.verify_unique(found_a, found_b)
-                found_a, found_b, pending = [], [], 0
+                batches.append(_sorted_unique(np.concatenate(found)))
+                found, pending = [], 0
             offset += 1
             position = position[end_of[position] - position > offset]
-        self.verify_unique(found_a, found_b)
-
-    def verify_unique(self, found_a: list[npt.NDArray[np.int64]], found_b: list[npt.NDArray[np.int64]]) -> None:
-        if not found_a:
-            return
-        pair = np.unique(np.concatenate(found_a) * self.n + np.concatenate(found_b))
-        self.verify(pair // self.n, pair % self.n)
+        if found:
+            batches.append(_sorted_unique(np.concatenate(found)))
+        return batches
 
     def result(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Distinct pairs found (each once), as distinct-name ids ``a < b`` sorted by ``(a, b)``, and scores."""
