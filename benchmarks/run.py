@@ -6,7 +6,8 @@ number of pairs and a SHA-256 digest of the pairs (indices and score bytes), and
 (``getrusage(RUSAGE_SELF).ru_maxrss``, names included). Methods that finish the same ``(n, threshold)`` must agree
 on the digest, or the run fails.
 
-- ``engine``: :func:`sockpuppet.engine.similar_name_pairs` (``workers=-1``), one child per threshold.
+- ``engine``: :func:`sockpuppet.engine.similar_name_pairs` (``workers=-1``), one child per threshold; the row
+  also gives the search's CPU seconds (user + system, all threads: steadier than wall time on a shared machine).
 - ``reference``: the original exercise's loop (``tests.reference.get_similar_screen_names``), measured where it
   is feasible (``--reference-max``); larger sizes get an ``extrapolated`` row (``seconds * (n / n_measured)**2``
   from the largest measured size), labelled as such.
@@ -86,6 +87,7 @@ class Row:
     peak_rss_mib: float | None
     digest: str | None = None
     note: str = ""
+    cpu_seconds: float | None = None
 
 
 def _digest(first: np.ndarray, second: np.ndarray, score: np.ndarray) -> str:
@@ -106,15 +108,21 @@ def _peak_rss_mib() -> float:
 # -- child measurements ----------------------------------------------------------------------------------------
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_engine(names: list[str], thresholds: list[float]) -> list[dict]:
     from sockpuppet.engine import similar_name_pairs
 
     out = []
     for threshold in thresholds:
+        cpu = _cpu_seconds()
         start = time.perf_counter()
         found = similar_name_pairs(names, threshold)
         seconds = time.perf_counter() - start
-        out.append(_result(threshold, seconds, *found))
+        out.append({**_result(threshold, seconds, *found), "cpu_seconds": _cpu_seconds() - cpu})
     return out
 
 
@@ -225,7 +233,16 @@ def measure(method: str, n: int, thresholds: list[float], timeout: float) -> lis
         return [Row(method, n, t, None, None, None, note=f"timed out after {timeout:.0f} s") for t in thresholds]
     report = json.loads(done.stdout)
     return [
-        Row(method, n, r["threshold"], r["seconds"], r["pairs"], report["peak_rss_mib"], r["digest"])
+        Row(
+            method,
+            n,
+            r["threshold"],
+            r["seconds"],
+            r["pairs"],
+            report["peak_rss_mib"],
+            r["digest"],
+            cpu_seconds=r.get("cpu_seconds"),
+        )
         for r in report["results"]
     ]
 
@@ -344,15 +361,16 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 def table(rows: list[Row]) -> str:
     engine = {(r.n, r.threshold): r.seconds for r in rows if r.method == "engine" and r.seconds}
     lines = [
-        "| method | n | threshold | seconds | pairs | peak RSS (MiB) | engine faster by | note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| method | n | threshold | seconds | CPU seconds | pairs | peak RSS (MiB) | engine faster by | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in sorted(rows, key=lambda r: (r.n, r.threshold, r.method)):
         base = engine.get((r.n, r.threshold))
         ratio = f"{r.seconds / base:,.0f}x" if base and r.seconds and r.method in BASELINES else ""
         pairs = "—" if r.pairs is None else f"{r.pairs:,}"
         lines.append(
-            f"| {r.method} | {r.n:,} | {r.threshold} | {_fmt(r.seconds)} | {pairs} | {_fmt(r.peak_rss_mib, 0)} "
+            f"| {r.method} | {r.n:,} | {r.threshold} | {_fmt(r.seconds)} | {_fmt(r.cpu_seconds)} | {pairs} "
+            f"| {_fmt(r.peak_rss_mib, 0)} "
             f"| {ratio} | {r.note} |"
         )
     return "\n".join(lines)
