@@ -71,8 +71,9 @@ test: install chromium ## lint + all tests (unit, property, browser, integration
 test-unit: venv ## unit + property tests only
 	$(PY) -m pytest -m "not integration and not sam and not browser"
 
-bench: venv ## engine vs reference loop vs cdist, whole CLI, API upload job (BENCH_SCALE=0.1: sizes / 10)
+bench: venv ## engine vs reference loop vs cdist, whole CLI, API upload job, signals (BENCH_SCALE=0.1: sizes / 10)
 	$(PY) -m benchmarks.run $(if $(BENCH_SCALE),--scale $(BENCH_SCALE))
+	$(PY) -m benchmarks.signals $(if $(BENCH_SCALE),--scale $(BENCH_SCALE))
 
 run: install ## serve the API on http://127.0.0.1:3000 (RIE pools + HTTP front + moto S3/DynamoDB/Step Functions; JOB_SHARD_MAX_NAMES passes through)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m sockpuppet_local serve --port $(or $(PORT),3000)
