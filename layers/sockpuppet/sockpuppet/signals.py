@@ -21,7 +21,10 @@ window (shift ``k = 1, 2, ...`` over the still-active events, all in numpy), so 
 pairs that are actually within the window. Before the sweep, events that cannot take part in a reported pair are
 dropped exactly: an account with fewer than ``min_shared`` distinct hashtags in P cannot reach ``|S| >=
 min_shared``, and a hashtag carried by a single remaining account cannot be shared (repeated until nothing
-changes).
+changes). When ``min_shared >= 2``, the most frequent hashtag (typically the matched hashtag itself, which every
+account in M carries, and which makes most of the window pairs) is left out of the sweep: a pair needs
+``min_shared - 1`` other hashtags anyway, so only the pairs that have that many are then tested for it (each event
+of the account with fewer such events looks up the other account's first event at or after ``time - window``).
 
 Times are integer microseconds (:mod:`sockpuppet.times`), so "differ by at most the window" is exact.
 """

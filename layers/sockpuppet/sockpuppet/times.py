@@ -14,8 +14,10 @@ Accepted values (the contract's, section 5):
 Times are ``int`` microseconds since 1970-01-01T00:00:00Z (``int64`` in arrays), so differences and window tests
 are exact integer arithmetic. Years 1-9999 only.
 
-Columns of strings in the common ``YYYY-MM-DDTHH:MM:SS`` shape are checked and converted by numpy in one pass
-(:func:`parse_times`); every other value goes through :func:`parse_time`.
+Columns are converted in numpy (:func:`parse_spans` on byte spans: the TSV loader's blocks, or joined strings):
+ASCII ``YYYY-MM-DD[T ]HH:MM:SS`` with an optional ``.fraction`` and an optional ``Z`` / ``+HH:MM`` / ``-HH:MM``,
+unsigned decimal epoch seconds, and JSON integers; every other value goes through :func:`parse_time`, so results
+and messages are exactly its own (:class:`ParsedTimes` keeps a column parsed at load time).
 """
 
 from __future__ import annotations

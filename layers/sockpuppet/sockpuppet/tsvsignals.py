@@ -17,6 +17,7 @@ caller runs the general path, which gives the same inputs or the exact located e
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -55,14 +56,19 @@ def tsv_signal_inputs(
         Equal to :func:`~sockpuppet.signals.prepare_signals` over the files' columns; ``None`` when the general path
         must run (see the module docstring).
     """
-    try:
-        events = time = present = None
-        if signals.co_hashtag is not None or signals.clusters:
-            events = _events(_table(posts, ("author_id", "is_repost", "hashtags", "created_at")), matched)
+    events = time = present = None
+    # the two files are independent: the accounts' times are read on a second thread (numpy releases the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
         if signals.creation_bursts is not None or signals.clusters:
-            time, present = _account_times(_table(accounts, ("id", "created_at")), matched)
-    except _NotHandled:
-        return None
+            pending = pool.submit(lambda: _account_times(_table(accounts, ("id", "created_at")), matched))
+        try:
+            if signals.co_hashtag is not None or signals.clusters:
+                events = _events(_table(posts, ("author_id", "is_repost", "hashtags", "created_at")), matched)
+            if pending is not None:
+                time, present = pending.result()
+        except _NotHandled:
+            return None
     return SignalInputs(signals, events, time, present)
 
 
