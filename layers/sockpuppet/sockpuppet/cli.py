@@ -501,7 +501,8 @@ def write_pairs_csv(
         return
     out.write(b"id1,screen_name1,id2,screen_name2,similarity\n")
     name_array = np.array(names, dtype=object)
-    name_array[np.equal(name_array, None)] = ""  # csv writes None as an empty field
+    if None in names:
+        name_array[np.equal(name_array, None)] = ""  # csv writes None as an empty field
     for start in range(0, keep, CSV_CHUNK_PAIRS):
         end = min(start + CSV_CHUNK_PAIRS, keep)
         a, b = first[start:end], second[start:end]

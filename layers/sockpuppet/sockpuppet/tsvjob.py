@@ -121,8 +121,8 @@ class _Keys:
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """A TSV file's records (its bytes after the header line), the byte bounds of their fields, and where the
-    hashtag's first byte occurs when asked (:func:`_scan`)."""
+    """A TSV file's bytes, the byte bounds of its records' fields (offsets into the whole file), and where the
+    hashtag's first byte occurs in the records when asked (:func:`_scan`)."""
 
     data: npt.NDArray[np.uint8]
     header: list[str]
@@ -234,16 +234,16 @@ def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: in
     header = first.decode("utf-8").split("\t")
     if any(name not in header for name in required):
         raise _NotHandled
+    # positions stay offsets into the whole file (no copies); the records start after the header's newline
     start = int(newlines[0]) + 1
-    a = body[start:]
-    newlines = newlines[1:] - start
-    tabs = scan.tabs[np.searchsorted(scan.tabs, start) :] - start
-    quotes = scan.quotes - start
-    tag_starts = None if scan.tag_starts is None else scan.tag_starts[np.searchsorted(scan.tag_starts, start) :] - start
+    a = body
+    newlines = newlines[1:]
+    tabs = scan.tabs[np.searchsorted(scan.tabs, start) :]
+    quotes = scan.quotes  # none in the header
+    tag_starts = None if scan.tag_starts is None else scan.tag_starts[np.searchsorted(scan.tag_starts, start) :]
     quoted = bool(quotes.size)
     if quoted:
-        before = a[np.maximum(quotes - 1, 0)]
-        at_start = (quotes == 0) | (before == 9) | (before == 10)
+        at_start = np.isin(a[quotes - 1], (9, 10))  # every quote follows at least the header's newline
         spans = _quoted_spans_vectorised(a, quotes, at_start)
         if spans is None:
             raise _NotHandled
@@ -260,7 +260,7 @@ def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: in
             newlines, tabs = outside(newlines), outside(tabs)
     ends = newlines if newlines.size and newlines[-1] == a.size - 1 else np.append(newlines, a.size)
     starts = np.empty_like(ends)
-    starts[:1] = 0
+    starts[:1] = start
     starts[1:] = ends[:-1] + 1
     rows = ends > starts  # csv skips empty lines
     if not rows.all():
