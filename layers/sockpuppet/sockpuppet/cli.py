@@ -507,7 +507,11 @@ def write_pairs_csv(
         end = min(start + CSV_CHUNK_PAIRS, keep)
         a, b = first[start:end], second[start:end]
         columns = (ids_at(a), name_array[a].tolist(), ids_at(b), name_array[b].tolist())
-        text = "\n".join(map(",".join, zip(*columns, _reprs(score[start:end]), strict=True))) + "\n"
+        pieces = [","] * (10 * (end - start))  # field, separator, field, ...: one join, no string per row
+        for j, column in enumerate((*columns, _reprs(score[start:end]))):
+            pieces[2 * j :: 10] = column
+        pieces[9::10] = ["\n"] * (end - start)
+        text = "".join(pieces)
         # no field holds a comma, a quote or a line break: exactly 4 commas and one newline a row
         if text.count(",") != 4 * (end - start) or text.count("\n") != end - start or '"' in text or "\r" in text:
             chunk = io.StringIO()
