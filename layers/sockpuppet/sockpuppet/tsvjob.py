@@ -40,8 +40,9 @@ __all__ = ["MAX_FILE_BYTES", "MAX_KEY_BYTES", "TsvMatch", "match_tsv"]
 
 MAX_KEY_BYTES = 32
 """Longest id (in UTF-8 bytes) compared as an exact key; a longer one sends the job to the general path."""
-MAX_FILE_BYTES = 1 << 32
-"""Largest file read whole; larger files go through the general (block-streaming) path."""
+MAX_FILE_BYTES = 1 << 30
+"""Largest file mapped whole (the positions of its separators take about as much memory again); larger files go
+through the general, block-streaming path."""
 
 _PAD = 8
 """Bytes read at once per word of a key."""
