@@ -283,6 +283,11 @@ WORST_CASES: dict[str, Callable[[], tuple[list[str], float, engine.Method]]] = {
         "auto",
     ),
     "2500 names of 256 characters at t=0.5": lambda: (_random_names(2500, "abcd", 256, 256, 1), 0.5, "auto"),
+    "2000 names of 90 characters at t=0, small-input bands of one row": lambda: (
+        _random_names(2000, "abcd", 90, 90, 2),
+        0.0,
+        "auto",
+    ),
     "crowded buckets through the filter": lambda: (_random_names(200_000, "ab", 8, 12), 0.6, "filter"),
     "crowded short names, automatic choice": lambda: (_random_names(100_000, "abc", 6, 14), 0.5, "auto"),
     "a large result from repeated names (2.6M pairs)": lambda: (["same"] * 1500 + ["samf"] * 800, 0.5, "auto"),
