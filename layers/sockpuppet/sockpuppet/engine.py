@@ -54,15 +54,22 @@ distances with ``score_cutoff=k`` (rapidfuzz answers those pairs from the length
 
 Hashing: a polynomial hash modulo ``2**64`` over code points; the hash of a string with positions
 ``d_1 < ... < d_D`` deleted is ``P[L] B^-D + sum_i (P[d_i] B^-(i-1) - P[d_i + 1] B^-i)`` from the prefix hashes
-``P``, i.e. ``D`` gathers per subsequence. The hash multiplied by ``2**id_bits`` plus the name's index makes one
-``uint64`` key, so one :func:`numpy.sort` (split by value over the threads) finds the buckets, and equal keys
-(a name emitting the same subsequence twice) collapse.
+``P``. The deletion sets are enumerated one deletion at a time in lexicographic order, so every set of ``i``
+deletions extends over a contiguous range of next positions: one broadcast addition per set, written in place,
+about one memory write per key (no gathers). The hash multiplied by ``2**id_bits`` plus the name's index makes one
+``uint64`` key, so one :func:`numpy.sort` (split by rank over the threads, the cuts then moved to bucket starts so
+each thread scans whole buckets for candidates) finds the buckets, and equal keys (a name emitting the same
+subsequence twice) collapse.
 
-Memory and time between deadline checks stay bounded: keys are produced in chunks (sized by gathers, the
-deadline checked per deletion step), a group with too many keys is processed in several passes over disjoint hash
-ranges, candidates are verified in slices and scan blocks are capped by *work* (cells times the product of the
-name lengths, ``BLOCK_WORK``: rapidfuzz's Damerau-Levenshtein is quadratic in the lengths), and the result is
-expanded to input indices in steps. Thread pools are module-level, created on first use and reused.
+Memory and time between deadline checks stay bounded: keys are produced in chunks of about ``CHUNK_KEYS`` (the
+deadline checked per chunk), a group with more than ``PASS_KEYS`` keys is processed in several passes, split by
+the *first character of the subsequence* (a function of the subsequence, so a pair meets in the pass of a shared
+subsequence; only the deletion sets whose first kept character is in the pass are hashed, so each key is computed
+once; one character heavier than a pass is split further by hash range), candidates are verified in slices and
+scan blocks are capped by *work* (cells times the product of the name lengths, ``BLOCK_WORK``: rapidfuzz's
+Damerau-Levenshtein is quadratic in the lengths), and the result is expanded to input indices in steps. Peak
+memory is thus the names, one pass of keys and the output, whatever the total number of keys. Thread pools are
+module-level, created on first use and reused.
 
 Sharding for jobs (:mod:`sockpuppet.shards`) runs this search on one or two blocks of names with ``side``: then only
 pairs with one name on each side are generated.
@@ -693,7 +700,8 @@ class _Search:
 
     def first_characters(self, t: int, lengths: list[int], total: int) -> list[tuple[npt.NDArray[np.bool_], int]]:
         """The passes of a large group: sets of first characters of subsequences with about ``PASS_KEYS`` keys
-        each (heaviest characters first, each into the lightest pass), and their numbers of keys.
+        each (heaviest characters first, each into the lightest pass), as tables by code point, and their numbers
+        of keys.
 
         A subsequence of a name ``a`` of length ``L`` with ``D = L - T`` deletions starts with ``a[f]`` exactly when
         positions ``0..f-1`` are deleted and ``f`` is kept: ``C(L - 1 - f, D - f)`` deletion sets, ``f <= D``.
