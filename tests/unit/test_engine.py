@@ -14,6 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import DamerauLevenshtein
 
+from benchmarks.names import names as handle_names
 from sockpuppet import engine
 from sockpuppet.engine import budgets, get_similar_screen_names, similar_name_pairs
 from sockpuppet.errors import DeadlineExceeded, InputError
@@ -364,3 +365,21 @@ def test_first_character_passes_partition_the_keys(names: list[str], t: int, spl
         parts = [search.hash_chunk(t, length, ids, codes, powers, part) for part in passes]
         assert [part.size for part in parts] == [search.chunk_keys(t, length, codes, part) for part in passes]
         np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.sort(every))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    threshold=st.sampled_from([2 / 3, 0.7, 0.75, 0.8, 1 - 1 / 7, 0.9]),
+    pass_keys=st.sampled_from([400, 3000, 1 << 25]),
+)
+def test_handles_with_planted_edits_through_small_passes(seed: int, threshold: float, pass_keys: int) -> None:
+    # GIVEN 100 handle-like names, a third of them near-duplicates (transpositions, insertions, deletions,
+    # substitutions), and passes so small that groups split by first character and heavy characters by hash range
+    # WHEN searched by the filter on two threads THEN exactly the reference pairs, order and floats
+    names = handle_names(100, seed=seed, planted=0.35)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "PASS_KEYS", pass_keys)
+        patch.setattr(engine, "PARALLEL_SORT", 1)
+        found = as_tuples(similar_name_pairs(names, threshold, method="filter", workers=2))
+    assert found == expected_pairs(names, threshold)
