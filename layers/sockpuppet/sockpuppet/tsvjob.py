@@ -1,13 +1,13 @@
 """The job's first half on TSV files without a Python object per record: the CLI's fast path.
 
-:func:`match_tsv` reads ``posts.tsv`` and ``accounts.tsv`` whole into numpy byte arrays and does what
-:func:`sockpuppet.job.match_accounts` does on columns (exact hashtag filter, conflicting-duplicate check, account
-selection) with vectorised operations on byte offsets:
+:func:`match_tsv` memory-maps ``posts.tsv`` and ``accounts.tsv`` and does what :func:`sockpuppet.job.match_accounts`
+does on columns (exact hashtag filter, conflicting-duplicate check, account selection) with vectorised operations on
+byte offsets; the accounts file is read on a second thread while the posts are filtered:
 
 - fields are located from the newline and tab positions outside quoted fields (the same vectorised quote scan as
-  the block reader of :mod:`sockpuppet.loaders`);
-- the hashtag filter finds the hashtag's bytes in the file and keeps the occurrences that are a whole ``|``-separated
-  element of a post's ``hashtags`` field;
+  the block reader of :mod:`sockpuppet.loaders`), found in cache-sized pieces;
+- the hashtag filter compares the hashtag's bytes where its first byte occurs and keeps the occurrences that are a
+  whole ``|``-separated element of a post's ``hashtags`` field; ``is_repost`` is read as one 64-bit word per post;
 - ids are compared as exact keys: the field's bytes in 64-bit words plus its length. A 64-bit hash of the key sorts
   them, and every pair of keys the hash calls equal is compared word by word, so the result never rests on a hash;
 - only the screen names of the matched accounts become Python strings; ids become strings only when asked for
@@ -16,10 +16,10 @@ selection) with vectorised operations on byte offsets:
 It handles the common case and nothing else: whenever the input holds anything the general reader would treat
 specially or report (a carriage return, a malformed or wanted quoted field, a bad width, an empty id, an
 ``is_repost`` other than ``true``/``false``/``1``/``0`` in any ASCII case, bad UTF-8, a missing column, a
-conflicting duplicate id, an id longer than :data:`MAX_KEY_BYTES`, or a hash collision between different ids),
-:func:`match_tsv` returns ``None`` and the caller runs the general path, which gives the same result or the exact
-error (line and field). The result is always identical to ``match_accounts(read_post_columns(posts),
-read_account_columns(accounts), hashtag=...)``.
+conflicting duplicate id, an id longer than :data:`MAX_KEY_BYTES`, a file larger than :data:`MAX_FILE_BYTES`, or a
+hash collision between different ids), :func:`match_tsv` returns ``None`` and the caller runs the general path,
+which gives the same result or the exact error (line and field). The result is always identical to
+``match_accounts(read_post_columns(posts), read_account_columns(accounts), hashtag=...)``.
 """
 
 from __future__ import annotations
