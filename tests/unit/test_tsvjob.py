@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from benchmarks.run import HASHTAG, write_inputs
-from sockpuppet.cli import write_pairs_csv, write_result
+from sockpuppet.cli import main, write_pairs_csv, write_result
 from sockpuppet.engine import similar_name_pairs
 from sockpuppet.errors import InputError
 from sockpuppet.hashtags import normalize_hashtag
@@ -181,3 +181,25 @@ def test_csv_from_index_arrays_is_write_result(
     result = build_result(matched, found, max_pairs=max_pairs)
     write_result(result, "csv", dict(zip(ids, screen, strict=True)), expected)
     assert out.getvalue() == expected.getvalue()
+
+
+@pytest.mark.parametrize(
+    "extra", [["-o", "out.csv"], ["-o", "out.json", "--groups"], ["-o", "out.csv", "--max-pairs", "5"]]
+)
+def test_cli_bytes_equal_with_and_without_the_fast_path(extra: list[str], tmp_path: Path) -> None:
+    # GIVEN the benchmark's files (every account matched) and the sample
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    write_inputs(bench, 4_000)
+    for directory, tag in ((bench, HASHTAG), (SAMPLE, "diedsuddenly")):
+        args = ["pairs", "--posts", str(directory / "posts.tsv"), "--accounts", str(directory / "accounts.tsv")]
+        args += ["--hashtag", tag, "--min-similarity", "0.7", *extra]
+        args[args.index("-o") + 1] = str(tmp_path / extra[1])
+        # WHEN `sockpuppet pairs` runs with the fast path, then with match_tsv handing every input back
+        assert main(args) == 0
+        fast = (tmp_path / extra[1]).read_bytes()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("sockpuppet.cli.match_tsv", lambda *_, **__: None)
+            assert main(args) == 0
+        # THEN the files are byte-identical
+        assert (tmp_path / extra[1]).read_bytes() == fast
