@@ -282,22 +282,27 @@ def write_inputs(directory: Path, n: int) -> tuple[Path, Path]:
     return posts, accounts
 
 
-def _run_cli(posts: Path, accounts: Path, output: Path, threshold: float, timeout: float) -> tuple[float, float] | None:
-    """One ``sockpuppet pairs`` process: ``(seconds, peak RSS in MiB)``, or ``None`` when it timed out."""
+def _run_cli(
+    posts: Path, accounts: Path, output: Path, threshold: float, timeout: float
+) -> tuple[float, float, float] | None:
+    """One ``sockpuppet pairs`` process: ``(seconds, peak RSS in MiB, CPU seconds)``, or ``None`` on a timeout."""
     script = shutil.which("sockpuppet", path=str(Path(sys.executable).parent)) or "sockpuppet"
     command = [script, "pairs", "--posts", str(posts), "--accounts", str(accounts), "--hashtag", HASHTAG]
     command += ["--min-similarity", str(threshold), "--output", str(output)]
     timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
         done = subprocess.run(timer + command, capture_output=True, text=True, timeout=timeout, check=True)
     except subprocess.TimeoutExpired:
         return None
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if timer:
         line = next(x for x in done.stderr.splitlines() if "Maximum resident set size" in x)
-        return seconds, int(line.rsplit(":", 1)[1]) / 1024
-    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        return seconds, int(line.rsplit(":", 1)[1]) / 1024, cpu
+    return seconds, after.ru_maxrss / 1024, cpu
 
 
 def measure_cli(n: int, threshold: float, timeout: float, rounds: int = 1) -> tuple[Row, Row]:
@@ -305,7 +310,7 @@ def measure_cli(n: int, threshold: float, timeout: float, rounds: int = 1) -> tu
     the same names, alternating for ``rounds`` rounds in this run: ``(engine row, cli row)``, each with its best
     time and its largest peak RSS (a busy machine only ever adds time)."""
     engine_rows: list[Row] = []
-    cli_runs: list[tuple[float, float]] = []
+    cli_runs: list[tuple[float, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="sockpuppet-bench-") as tmp:
         posts, accounts = write_inputs(Path(tmp), n)
         output = Path(tmp) / "pairs.csv"
@@ -325,9 +330,11 @@ def measure_cli(n: int, threshold: float, timeout: float, rounds: int = 1) -> tu
     if rounds > 1:
         times = ", ".join(f"{r.seconds:.2f}" for r in timed if r.seconds is not None)
         engine.note = f"best of {rounds} runs alternating with the cli row ({times} s)"
-        note += f"; best of {rounds} runs alternating with the engine ({', '.join(f'{s:.2f}' for s, _ in cli_runs)} s)"
-    best = min(seconds for seconds, _ in cli_runs)
-    return engine, Row("cli", n, threshold, best, pairs, max(rss for _, rss in cli_runs), note=note)
+        cli_times = ", ".join(f"{seconds:.2f}" for seconds, _, _ in cli_runs)
+        note += f"; best of {rounds} runs alternating with the engine ({cli_times} s)"
+    best = min(cli_runs)
+    peak = max(rss for _, rss, _ in cli_runs)
+    return engine, Row("cli", n, threshold, best[0], pairs, peak, note=note, cpu_seconds=best[2])
 
 
 def measure_upload(posts: int, accounts: int, timeout: float) -> Row:
