@@ -52,9 +52,14 @@ VALID_IDS = ["1", "22", "u7", "é", "a" * 8, "b" * 9, "c" * 17, "d" * MAX_KEY_BY
 VALID_REPOSTS = ["true", "false", "TRUE", "False", "1", "0", "tRuE"]
 names = st.sampled_from(["", "alice", "al1ce", "bob", "b0b", "é" * 9, "x" * 70, "carol_smith", "car0l_smith"])
 hashtag_fields = st.sampled_from(
-    ["", "#x", "#x|#y", "#y|#x", "#xx", "x#x", "#X", "|#x|", "#y", "#x|", "a|#x|b", "#x #y", "##x", "é|#x"]
+    [
+        *("", "#x", "#x|#y", "#y|#x", "#xx", "x#x", "#X", "|#x|", "#y", "#x|", "a|#x|b", "#x #y", "##x", "é|#x"),
+        *("#diedsuddenly", "#diedsuddenlY", "#x|#diedsuddenly", "#diedsuddenly2", "#diedsuddenly|#é", "#diedsudden"),
+    ]
 )
-texts = st.sampled_from(["post #x", "", '"quoted\ttab"', '"two\nlines #x"', '"say ""hi"""', 'mid"quote', "#x"])
+texts = st.sampled_from(
+    ["post #x", "", '"quoted\ttab"', '"two\nlines #x"', '"say ""hi"""', 'mid"quote', "#x", "#diedsuddenly"]
+)
 
 
 @st.composite
@@ -102,7 +107,7 @@ def tables(draw: st.DrawFn) -> tuple[bytes, bytes]:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=tables(), tag=st.sampled_from(["#x", "#y", "#X", "x"]))
+@given(files=tables(), tag=st.sampled_from(["#x", "#y", "#X", "x", "diedsuddenly", "#é"]))
 def test_fast_path_equals_the_general_path(files: tuple[bytes, bytes], tag: str) -> None:
     # GIVEN posts/accounts TSV with shuffled columns, quoted texts, repeated and long ids, odd is_repost values
     note(repr(files))
