@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sockpuppet import InputError, find_similar_accounts, loaders
+from sockpuppet import InputError, columns, find_similar_accounts, loaders
 from sockpuppet.columns import AccountColumns, PostColumns
 from sockpuppet.errors import RecordLimitExceeded
 from sockpuppet.hashtags import authors_with_hashtag
@@ -271,6 +271,72 @@ def test_select_keeps_first_of_identical_duplicates_and_refuses_conflicts() -> N
     with pytest.raises(InputError) as info:
         AccountColumns(["a", "b", "a"], ["x", "y", "z"]).select({"a"})
     assert info.value.details[0]["loc"] == ["accounts", 2, "id"]
+
+
+def select_oracle(ids: list[str], names: list[Any], wanted: list[str]) -> Any:
+    """AccountColumns.select by its definition: first record of each wanted id, conflicts refused."""
+    first: dict[str, int] = {}
+    conflicts = []
+    for index, (ident, name) in enumerate(zip(ids, names, strict=True)):
+        if ident in first and names[first[ident]] != name:
+            conflicts.append(["accounts", index, "id"])
+        first.setdefault(ident, index)
+    if conflicts:
+        return conflicts
+    rows = [index for ident, index in first.items() if ident in set(wanted)]
+    return [ids[i] for i in rows], [names[i] for i in rows], len(set(wanted)) - len(rows), rows
+
+
+def low_entropy_hashes(values: Any) -> np.ndarray:
+    """A hash with many collisions between different ids (the length of the id), to reach the exact fallback."""
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "c", "dd", "ee", "é", "a "]), max_size=12),
+    names=st.lists(st.sampled_from(["x", "y", None]), min_size=12, max_size=12),
+    wanted=st.lists(st.sampled_from(["a", "b", "dd", "é", "ghost", "zz"]), max_size=10),
+    as_set=st.booleans(),
+    collide=st.booleans(),
+)
+def test_select_equals_the_oracle(
+    ids: list[str], names: list[Any], wanted: list[str], as_set: bool, collide: bool
+) -> None:
+    # GIVEN accounts with duplicate ids (identical or conflicting), wanted ids with repeats and ids without a record,
+    # hashed normally or through a hash that makes different ids collide
+    names = names[: len(ids)]
+    expected = select_oracle(ids, names, wanted)
+    accounts = AccountColumns(ids, names)
+    hashes = low_entropy_hashes if collide else columns._hashes
+    with mock.patch.object(columns, "_hashes", hashes):
+        # WHEN selected (the wanted ids as a list with repeats, or as a set)
+        try:
+            selection = accounts.select(set(wanted) if as_set else wanted)
+        except InputError as exc:
+            # THEN a conflicting duplicate is refused at every conflicting record
+            assert [detail["loc"] for detail in exc.details] == expected
+            return
+    # THEN the first record of each wanted id, in input order, and the count of wanted ids without a record
+    assert not isinstance(expected, list)
+    kept, kept_names, without, rows = expected
+    assert (selection.ids, selection.screen_names, selection.without_account) == (kept, kept_names, without)
+    assert selection.rows is not None and selection.rows.tolist() == rows
+
+
+def test_hashtag_author_ids_are_the_authors_of_each_matching_post() -> None:
+    # GIVEN posts by a twice, a repost by c, and a post by b
+    posts = PostColumns.from_records(
+        [
+            {"author_id": "a", "is_repost": False, "hashtags": "#x|#y"},
+            {"author_id": "c", "is_repost": True, "hashtags": "#x"},
+            {"author_id": "b", "is_repost": False, "hashtags": ["#X"]},
+            {"author_id": "a", "is_repost": False, "hashtags": "#x"},
+        ]
+    )
+    # WHEN the author ids are asked THEN one per matching non-repost post, in post order
+    assert posts.hashtag_author_ids("#x") == ["a", "a"]
+    assert posts.hashtag_author_ids("#x", match="case_insensitive") == ["a", "b", "a"]
 
 
 def test_job_on_columns_equals_job_on_records() -> None:

@@ -442,15 +442,18 @@ def _match_columns(
     posts_format, posts_compression, accounts_format, accounts_compression = formats
     timed = signals.any
     posts = read_post_columns(args.posts, format=posts_format, compression=posts_compression, created_at=timed)
-    authors = posts.hashtag_authors(tag, match=args.hashtag_match)
+    authors = posts.hashtag_author_ids(tag, match=args.hashtag_match)
     if not timed:
         del posts
     accounts = read_account_columns(
         args.accounts, format=accounts_format, compression=accounts_compression, created_at=timed
     )
-    matched = MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=args.min_similarity)
+    selection = accounts.select(authors)
+    matched = MatchedAccounts.selected(selection, hashtag=tag, min_similarity=args.min_similarity)
     if timed:
-        inputs = prepare_signals(signals, posts=posts, accounts=accounts, ids=matched.ids, match=args.hashtag_match)
+        inputs = prepare_signals(
+            signals, posts=posts, accounts=accounts, ids=matched.ids, match=args.hashtag_match, rows=selection.rows
+        )
         matched = dataclasses.replace(matched, signal_inputs=inputs)
     return matched
 

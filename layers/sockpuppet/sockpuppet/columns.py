@@ -137,6 +137,14 @@ class PostColumns:
         """
         return dict.fromkeys(compress(self.author_id, self.hashtag_mask(hashtag, match=match).tolist()))
 
+    def hashtag_author_ids(self, hashtag: str, *, match: HashtagMatch = "exact") -> list[str]:
+        """Authors of the non-repost posts carrying ``hashtag``, one per such post (repeats kept), in post order.
+
+        The same distinct authors as :meth:`hashtag_authors` without a dict of them: what
+        :meth:`AccountColumns.select` takes.
+        """
+        return list(compress(self.author_id, self.hashtag_mask(hashtag, match=match).tolist()))
+
 
 def _exact_test(hashtag: str) -> Callable[[Hashtags], bool]:
     def test(tags: Hashtags) -> bool:
@@ -174,11 +182,14 @@ class Selection:
         The kept accounts, in accounts-input order, each id once.
     without_account
         How many of the wanted ids have no account record.
+    rows
+        The index of each kept id's first record in the accounts (``None`` when not known).
     """
 
     ids: list[str]
     screen_names: list[str | None]
     without_account: int
+    rows: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(slots=True)
@@ -239,31 +250,120 @@ class AccountColumns:
         Parameters
         ----------
         wanted
-            Ids to keep (a set, or a dict such as :meth:`PostColumns.hashtag_authors` returns).
+            Ids to keep, repeats allowed (a set, a dict such as :meth:`PostColumns.hashtag_authors` returns, or a
+            list such as :meth:`PostColumns.hashtag_author_ids` returns).
 
         Returns
         -------
         Selection
-            Kept ids and names, and the number of wanted ids without an account record.
+            Kept ids and names, the number of distinct wanted ids without an account record, and the index of
+            each kept id's first record.
 
         Raises
         ------
         InputError
             If one id has records with different screen names (``conflicting duplicate account id``), anywhere in
             the accounts (location ``["accounts", index, "id"]``, 0-based record index).
+
+        Notes
+        -----
+        The ids are compared through their 64-bit string hashes in numpy (sorts and binary searches, no set or
+        dict of a million strings); every pair of ids the hashes call equal is then compared as strings, so the
+        result never rests on a hash: on a collision between different ids the dict-based comparison runs.
         """
-        wanted = wanted if isinstance(wanted, (set, frozenset, dict)) else set(wanted)
-        ids, names = self.id, self.screen_name
-        known = set(ids)
-        if len(known) != len(ids):  # duplicate ids: keep the first of each, refuse conflicting ones
-            table = first_names(ids, names)
-            kept = list(filter(wanted.__contains__, table))
-            kept_names = list(map(table.__getitem__, kept))
-        else:
-            flags = list(map(wanted.__contains__, ids))
-            kept, kept_names = list(compress(ids, flags)), list(compress(names, flags))
-        without = len(wanted) - len(kept)  # kept: the distinct wanted ids that have a record
-        return Selection(kept, kept_names, without)
+        wanted = wanted if isinstance(wanted, (set, frozenset, dict, list)) else list(wanted)
+        try:
+            return _select_hashed(self.id, self.screen_name, wanted)
+        except _Collision:
+            return _select_dicts(self.id, self.screen_name, wanted)
+
+
+_Wanted = list[str] | set[str] | frozenset[str] | dict[str, Any]
+
+
+class _Collision(Exception):
+    """Two different ids share a hash: compare as strings instead."""
+
+
+def _hashes(values: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    return np.fromiter(map(hash, values), dtype=np.int64, count=values.size)
+
+
+def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
+    """``values`` as a 1-d object array (one reference per value, no copy of any string)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _all_equal(left: npt.NDArray[np.object_], right: npt.NDArray[np.object_]) -> bool:
+    return bool(np.equal(left, right).all()) if left.size else True
+
+
+def _runs(ordered: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """For sorted values: mask of the first of each run of equal values."""
+    first = np.ones(ordered.size, dtype=np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return first
+
+
+def _select_hashed(ids: list[str], names: list[str | None], wanted: _Wanted) -> Selection:
+    wanted_array = _objects(wanted if isinstance(wanted, list) else list(wanted))
+    # the distinct wanted ids: sorted hashes, one representative each (every repeat compared with it)
+    wanted_hashes = _hashes(wanted_array)
+    order = np.argsort(wanted_hashes)
+    ordered = wanted_hashes[order]
+    leads = _runs(ordered)
+    starts = np.flatnonzero(leads)
+    if starts.size < order.size:
+        repeats = np.flatnonzero(~leads)
+        leader = order[starts[np.cumsum(leads)[repeats] - 1]]
+        if not _all_equal(wanted_array[order[repeats]], wanted_array[leader]):
+            raise _Collision
+    distinct_hashes, representative = ordered[starts], order[starts]
+    # every record's id: its first record, and conflicting duplicates refused
+    id_array = _objects(ids)
+    id_hashes = _hashes(id_array)
+    first_record = np.ones(id_array.size, dtype=np.bool_)
+    if id_hashes.size > 1 and not _runs(np.sort(id_hashes)).all():
+        id_order = np.argsort(id_hashes)
+        id_leads = _runs(id_hashes[id_order])
+        id_starts = np.flatnonzero(id_leads)
+        earliest = np.minimum.reduceat(id_order, id_starts)  # the first record of each hash
+        group = np.cumsum(id_leads) - 1
+        duplicate = id_order[id_order != earliest[group]]
+        leader = earliest[group[np.flatnonzero(id_order != earliest[group])]]
+        if not _all_equal(id_array[duplicate], id_array[leader]):
+            raise _Collision
+        name_array = _objects(names)
+        if not _all_equal(name_array[duplicate], name_array[leader]):
+            first_names(ids, names)  # raises, naming every conflicting duplicate
+        first_record[duplicate] = False
+    # which records' ids are wanted: binary search of their hashes, every hit compared as strings
+    at = np.searchsorted(distinct_hashes, id_hashes)
+    hit = np.zeros(id_array.size, dtype=np.bool_)
+    if distinct_hashes.size:
+        np.equal(distinct_hashes[np.minimum(at, distinct_hashes.size - 1)], id_hashes, out=hit)
+    rows = np.flatnonzero(hit & first_record)
+    kept = id_array[rows]
+    if not _all_equal(kept, wanted_array[representative[at[rows]]]):
+        raise _Collision
+    if rows.size == id_array.size:  # every record kept
+        kept_ids, kept_names = list(ids), list(names)
+    else:
+        kept_ids, kept_names = kept.tolist(), _objects(names)[rows].tolist()
+    return Selection(kept_ids, kept_names, int(distinct_hashes.size) - rows.size, rows)
+
+
+def _select_dicts(ids: list[str], names: list[str | None], wanted: _Wanted) -> Selection:
+    wanted = wanted if isinstance(wanted, (set, frozenset, dict)) else dict.fromkeys(wanted)
+    table = first_names(ids, names)
+    first: dict[str, int] = {}
+    for index, ident in enumerate(ids):
+        first.setdefault(ident, index)
+    kept = list(filter(wanted.__contains__, table))
+    rows = np.array([first[ident] for ident in kept], dtype=np.int64)
+    return Selection(kept, list(map(table.__getitem__, kept)), len(wanted) - len(kept), rows)
 
 
 def _raw(created_at: list[Any] | ParsedTimes) -> list[Any]:

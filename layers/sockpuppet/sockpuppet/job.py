@@ -226,13 +226,16 @@ def match_accounts(
     # columns: no dict per record, only the matched accounts gathered; created_at only when a signal needs it
     if not isinstance(posts, PostColumns):
         posts = PostColumns.from_records(_sequence(posts) if wanted.any else posts, created_at=wanted.any)
-    authors = posts.hashtag_authors(tag, match=hashtag_match)
+    authors = posts.hashtag_author_ids(tag, match=hashtag_match)
     if not isinstance(accounts, AccountColumns):
         accounts = AccountColumns.from_records(_sequence(accounts) if wanted.any else accounts, created_at=wanted.any)
-    matched = MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=threshold)
+    selection = accounts.select(authors)
+    matched = MatchedAccounts.selected(selection, hashtag=tag, min_similarity=threshold)
     if not wanted.any:
         return matched
-    inputs = prepare_signals(wanted, posts=posts, accounts=accounts, ids=matched.ids, match=hashtag_match)
+    inputs = prepare_signals(
+        wanted, posts=posts, accounts=accounts, ids=matched.ids, match=hashtag_match, rows=selection.rows
+    )
     return dataclasses.replace(matched, signal_inputs=inputs)
 
 
@@ -410,7 +413,7 @@ def search_matched(
 
     For callers that match in steps, e.g. to let the posts go before the search (the CLI)::
 
-        authors = posts.hashtag_authors(tag)
+        authors = posts.hashtag_author_ids(tag)
         matched = MatchedAccounts.selected(accounts.select(authors), hashtag=tag, min_similarity=t)
         search_matched(matched)  # == find_similar_accounts(posts, accounts, hashtag=tag, min_similarity=t)
 

@@ -436,16 +436,17 @@ def _pick(values: Sequence[Any], indices: list[int]) -> list[Any]:
 
 
 def account_times(
-    accounts: AccountColumns, ids: Sequence[str], *, what: str
+    accounts: AccountColumns, ids: Sequence[str], *, what: str, rows: npt.NDArray[np.int64] | None = None
 ) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
-    """Creation times of the accounts ``ids`` (their first records): ``(micros, present)``.
+    """Creation times of the accounts ``ids`` (their first records, at ``rows`` when the caller knows them, as
+    :attr:`sockpuppet.columns.Selection.rows`): ``(micros, present)``.
 
     Raises
     ------
     InputError
         For an unparseable time (loc ``["accounts", i, "created_at"]``); a missing one is simply absent.
     """
-    records = first_records(accounts.id, ids)
+    records = first_records(accounts.id, ids) if rows is None else rows
     micros, present, errors = _times_at(accounts.created_at, records)
     if errors:
         raise _time_errors("accounts", [(int(records[i]), msg) for i, msg in errors], what)
@@ -613,7 +614,7 @@ def co_hashtag_pairs(
     shared = check_count(min_shared, ("min_shared",), minimum=1)
     _check_match(hashtag_match)
     post_columns, account_columns = _columns(posts, accounts)
-    ids = account_columns.select(post_columns.hashtag_authors(tag, match=hashtag_match)).ids
+    ids = account_columns.select(post_columns.hashtag_author_ids(tag, match=hashtag_match)).ids
     events = post_events(post_columns, ids, hashtag_match)
     found = co_hashtag_arrays(
         events.account, events.time, events.tag, n_accounts=len(ids), window=window, min_shared=shared
@@ -662,8 +663,11 @@ def creation_bursts(
     smallest = check_count(min_accounts, ("min_accounts",), minimum=2)
     _check_match(hashtag_match)
     post_columns, account_columns = _columns(posts, accounts)
-    ids = account_columns.select(post_columns.hashtag_authors(tag, match=hashtag_match)).ids
-    micros, present = account_times(account_columns, ids, what="creation_bursts needs the accounts' times")
+    selection = account_columns.select(post_columns.hashtag_author_ids(tag, match=hashtag_match))
+    ids = selection.ids
+    micros, present = account_times(
+        account_columns, ids, what="creation_bursts needs the accounts' times", rows=selection.rows
+    )
     return burst_dicts(burst_arrays(micros, present, window=window, min_accounts=smallest), ids)
 
 
@@ -799,6 +803,7 @@ def prepare_signals(
     accounts: AccountColumns,
     ids: Sequence[str],
     match: HashtagMatch,
+    rows: npt.NDArray[np.int64] | None = None,
 ) -> SignalInputs:
     """Parse the times and build the event columns the requested signals need.
 
@@ -812,6 +817,8 @@ def prepare_signals(
         M, in input order.
     match
         ``hashtag_match``.
+    rows
+        The first record of each of ``ids`` in the accounts, when known (:attr:`sockpuppet.columns.Selection.rows`).
 
     Returns
     -------
@@ -827,7 +834,9 @@ def prepare_signals(
     if signals.co_hashtag is not None or signals.clusters:
         events = post_events(posts, ids, match)
     if signals.creation_bursts is not None or signals.clusters:
-        time, present = account_times(accounts, ids, what="creation_bursts and clusters need the accounts' times")
+        time, present = account_times(
+            accounts, ids, what="creation_bursts and clusters need the accounts' times", rows=rows
+        )
     return SignalInputs(signals, events, time, present)
 
 
