@@ -261,6 +261,20 @@ def test_signal_option_errors(argv: list[str], message: str, capsys: pytest.Capt
     assert message in err.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize("signal", ["--co-hashtag", "--creation-bursts", "--clusters"])
+def test_signals_with_csv_are_a_usage_error(signal: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a signal asked with CSV output (which carries only pairs)
+    out = tmp_path / "pairs.csv"
+    # WHEN run THEN exit code 2, one line naming the formats that carry signals, and no output written
+    assert main([*BASE, "--hashtag", "diedsuddenly", signal, "--format", "csv", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and all(fmt in err[0] for fmt in ("json", "graphml", "html"))
+    assert not out.exists()
+    # AND the same from the output's extension
+    assert main([*BASE, "--hashtag", "diedsuddenly", signal, "-o", str(out)]) == 2
+    assert not out.exists()
+
+
 def test_builtin_command_loads_no_plugin(tmp_path: Path) -> None:
     # GIVEN a fresh interpreter WHEN `sockpuppet pairs` runs through main()
     code = (

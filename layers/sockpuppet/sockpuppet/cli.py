@@ -533,8 +533,14 @@ def _reprs(score: np.ndarray) -> list[str]:
 
 
 def _signals(args: argparse.Namespace, fmt: str) -> Signals:
-    """The signals asked on the command line (``--format html`` asks for all of them)."""
+    """The signals asked on the command line (``--format html`` asks for all of them); CSV carries only pairs, so
+    asking for a signal with it is a usage error (nothing computed and left unwritten)."""
     report = fmt == "html"
+    if fmt == "csv" and (args.co_hashtag or args.creation_bursts or args.clusters):
+        raise CliError(
+            "--co-hashtag, --creation-bursts and --clusters need --format json, graphml or html "
+            "(CSV carries only pairs)"
+        )
     options: dict[str, Any] = {"clusters": args.clusters or report}
     if args.co_hashtag or report:
         options["co_hashtag"] = {"window_seconds": args.window, "min_shared": args.min_shared}
