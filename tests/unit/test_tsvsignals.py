@@ -72,9 +72,10 @@ def _same_inputs(got: SignalInputs, expected: SignalInputs) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=files())
-def test_fast_inputs_equal_the_general_path(data: tuple[bytes, bytes]) -> None:
-    # GIVEN TSV files (ties at the windows, many posts per account, every time spelling, sometimes bad times)
+@given(data=files(), keep_tables=st.booleans())
+def test_fast_inputs_equal_the_general_path(data: tuple[bytes, bytes], keep_tables: bool) -> None:
+    # GIVEN TSV files (ties at the windows, many posts per account, every time spelling, sometimes bad times), read
+    # again by the signals or through the tables match_tsv kept
     note(repr(data))
     with tempfile.TemporaryDirectory() as tmp:
         posts, accounts = Path(tmp) / "posts.tsv", Path(tmp) / "accounts.tsv"
@@ -82,7 +83,8 @@ def test_fast_inputs_equal_the_general_path(data: tuple[bytes, bytes]) -> None:
         accounts.write_bytes(data[1])
         expected = _general(posts, accounts)
         # WHEN the fast path builds the signals' inputs
-        matched = match_tsv(posts, accounts, hashtag="#t")
+        matched = match_tsv(posts, accounts, hashtag="#t", keep_tables=keep_tables)
+        assert matched is None or (matched._tables is not None) == keep_tables
         got = None if matched is None else tsv_signal_inputs(ALL, posts=posts, accounts=accounts, matched=matched)
         event(f"fast path taken: {got is not None}")
         # THEN the general path's inputs exactly, or None (always when the general path reports an error)

@@ -396,10 +396,12 @@ def run_pairs(args: argparse.Namespace) -> int:
     formats = (posts_format, posts_compression, accounts_format, accounts_compression)
     fast = inputs = None
     if args.hashtag_match == "exact" and formats == ("tsv", None, "tsv", None):
-        fast = match_tsv(args.posts, args.accounts, hashtag=tag)
+        fast = match_tsv(args.posts, args.accounts, hashtag=tag, keep_tables=timed)
         if fast is not None and timed:
             inputs = tsv_signal_inputs(signals, posts=args.posts, accounts=args.accounts, matched=fast)
             fast = fast if inputs is not None else None
+            if fast is not None:  # the tables are read: let them go before the pair search
+                fast = dataclasses.replace(fast, _tables=None)
     if fast is not None:
         names, without = fast.names, fast.authors_without_account
         ids_at = fast.id_strings

@@ -349,6 +349,8 @@ class TsvMatch:
     _ids: _Keys
     _rows: npt.NDArray[np.int64]
     """The matched accounts' records (indices into the accounts file's records; :mod:`sockpuppet.tsvsignals`)."""
+    _tables: tuple[_Table, _Table] | None = None
+    """The posts' and accounts' tables when :func:`match_tsv` was asked to keep them (the signals read them again)."""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -360,7 +362,9 @@ class TsvMatch:
         return self._ids.strings(np.asarray(rows, dtype=np.int64))
 
 
-def match_tsv(posts: str | os.PathLike[str], accounts: str | os.PathLike[str], *, hashtag: str) -> TsvMatch | None:
+def match_tsv(
+    posts: str | os.PathLike[str], accounts: str | os.PathLike[str], *, hashtag: str, keep_tables: bool = False
+) -> TsvMatch | None:
     """The accounts of ``accounts`` that posted ``hashtag`` (exact match, reposts excluded) in ``posts``.
 
     Parameters
@@ -369,6 +373,10 @@ def match_tsv(posts: str | os.PathLike[str], accounts: str | os.PathLike[str], *
         Paths of uncompressed TSV files (the original exercise's columns).
     hashtag
         The normalised hashtag (:func:`~sockpuppet.hashtags.normalize_hashtag`).
+    keep_tables
+        Keep both files' tables (mapped bytes and field positions) in the result, for
+        :func:`sockpuppet.tsvsignals.tsv_signal_inputs` to read the times and hashtags without scanning the files
+        again (they then stay in memory as long as the result).
 
     Returns
     -------
@@ -380,12 +388,12 @@ def match_tsv(posts: str | os.PathLike[str], accounts: str | os.PathLike[str], *
     if not tag or any(byte in tag for byte in b'|\t\n\r"'):
         return None
     try:
-        return _match(posts, accounts, tag)
+        return _match(posts, accounts, tag, keep_tables)
     except _NotHandled:
         return None
 
 
-def _match(posts_path: Any, accounts_path: Any, tag: bytes) -> TsvMatch:
+def _match(posts_path: Any, accounts_path: Any, tag: bytes, keep_tables: bool) -> TsvMatch:
     # the two files are independent until the join: the accounts are read on a second thread (numpy releases the
     # GIL in its scans, gathers and sorts)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -405,7 +413,8 @@ def _match(posts_path: Any, accounts_path: Any, tag: bytes) -> TsvMatch:
     selected[order[candidates]] = True
     rows = np.flatnonzero(selected & accounts.first)
     names = accounts.names.strings(rows)
-    return TsvMatch(names, int(authors.hashes.size - rows.size), accounts.ids.take(rows), rows)
+    tables = (authors.table, accounts.table) if keep_tables else None
+    return TsvMatch(names, int(authors.hashes.size - rows.size), accounts.ids.take(rows), rows, tables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +425,7 @@ class _Authors:
     keys: _Keys
     hashes: npt.NDArray[np.uint64]
     rows: npt.NDArray[np.int64]
+    table: _Table
 
 
 def _authors(path: Any, tag: bytes) -> _Authors:
@@ -426,7 +436,7 @@ def _authors(path: Any, tag: bytes) -> _Authors:
     matched = np.flatnonzero(_hashtag_rows(posts, tag) & ~_reposts(posts))
     keys = posts.keys(begin[matched], end[matched])
     order, first, hashes = _groups(keys)
-    return _Authors(keys, hashes[first], order[first])
+    return _Authors(keys, hashes[first], order[first], posts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +449,7 @@ class _Accounts:
     hashes: npt.NDArray[np.uint64]
     first: npt.NDArray[np.bool_]
     names: _Names
+    table: _Table
 
 
 def _accounts(path: Any) -> _Accounts:
@@ -461,7 +472,7 @@ def _accounts(path: Any) -> _Accounts:
         if not names.equal(np.arange(dup.size), leaders, np.arange(leader.size)):
             raise _NotHandled  # a conflicting duplicate id: the general path names every one
         keep[dup[dup != leader]] = False
-    return _Accounts(ids, order, hashes, keep, _Names(table, name_begin, name_end))
+    return _Accounts(ids, order, hashes, keep, _Names(table, name_begin, name_end), table)
 
 
 class _Names:

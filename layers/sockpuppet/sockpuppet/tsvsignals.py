@@ -57,14 +57,33 @@ def tsv_signal_inputs(
         must run (see the module docstring).
     """
     events = time = present = None
+    post_columns, account_columns = ("author_id", "is_repost", "hashtags", "created_at"), ("id", "created_at")
+    if matched._tables is not None:  # kept by match_tsv: no second scan
+        post_table, account_table = matched._tables
+        if "created_at" not in post_table.header or "created_at" not in account_table.header:
+            return None
+
+        def read_posts() -> _Table:
+            return post_table
+
+        def read_accounts() -> _Table:
+            return account_table
+    else:
+
+        def read_posts() -> _Table:
+            return _table(posts, post_columns)
+
+        def read_accounts() -> _Table:
+            return _table(accounts, account_columns)
+
     # the two files are independent: the accounts' times are read on a second thread (numpy releases the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         if signals.creation_bursts is not None or signals.clusters:
-            pending = pool.submit(lambda: _account_times(_table(accounts, ("id", "created_at")), matched))
+            pending = pool.submit(lambda: _account_times(read_accounts(), matched))
         try:
             if signals.co_hashtag is not None or signals.clusters:
-                events = _events(_table(posts, ("author_id", "is_repost", "hashtags", "created_at")), matched)
+                events = _events(read_posts(), matched)
             if pending is not None:
                 time, present = pending.result()
         except _NotHandled:
