@@ -351,14 +351,17 @@ def _extend(
     last: int,
     done: int,
     out: npt.NDArray[np.uint64],
+    check: Callable[[], None],
 ) -> None:
     """Subsequence hashes of some names (columns) from one row ``level`` of partial hashes with ``done`` deletions
     made, the last one at ``last``: every set of the remaining ``inverse.size - 1 - done`` deletions after ``last``
     (:func:`_extensions` order), one row each, written to ``out``. ``prefix`` holds the names' shifted prefix
-    hashes (one row per position), ``inverse`` the powers ``B^-i``."""
+    hashes (one row per position), ``inverse`` the powers ``B^-i``; ``check`` runs before each deletion step (the
+    deadline: long names with many deletions make many steps)."""
     length, deletions = prefix.shape[0] - 1, inverse.size - 1
     level_rows = level
     for i, step in enumerate(_extensions(length, deletions, last, done), start=done):
+        check()
         term = prefix[:length] * inverse[i] - prefix[1:] * inverse[i + 1]
         target = out if i + 1 == deletions else np.empty((step[-1][2], level.shape[1]), dtype=np.uint64)
         for value, (low, high, end) in zip(level_rows, step, strict=True):
@@ -784,7 +787,7 @@ class _Search:
         base = prefix[length] * inverse[deletions] + ids.astype(np.uint64)
         hashes = np.empty(self.chunk_keys(t, length, codes, chars), dtype=np.uint64) if out is None else out
         if chars is None:
-            _extend(prefix, base[None], inverse, -1, 0, hashes.reshape(-1, ids.size))
+            _extend(prefix, base[None], inverse, -1, 0, hashes.reshape(-1, ids.size), self.check_deadline)
             return hashes
         offset = 0
         for first in range(deletions + 1):
@@ -798,7 +801,13 @@ class _Search:
                 value += columns[i] * inverse[i] - columns[i + 1] * inverse[i + 1]
             size = math.comb(length - 1 - first, deletions - first) * selected.size
             _extend(
-                columns, value[None], inverse, first, first, hashes[offset : offset + size].reshape(-1, selected.size)
+                columns,
+                value[None],
+                inverse,
+                first,
+                first,
+                hashes[offset : offset + size].reshape(-1, selected.size),
+                self.check_deadline,
             )
             offset += size
         return hashes
