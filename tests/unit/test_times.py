@@ -164,6 +164,21 @@ def test_format_times_equals_format_time(values: list[int]) -> None:
     assert format_times(np.array(values, dtype=np.int64)) == [format_time(v) for v in values]
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(micros_of(LOW), micros_of(HIGH)), min_size=1, max_size=20),
+    st.integers(0, 2**32 - 1),
+    st.integers(4096, 9000),
+)
+def test_format_times_of_many_repeated_values(distinct: list[int], seed: int, size: int) -> None:
+    # GIVEN thousands of times drawn from a few distinct ones (with and without fractions), in random order
+    distinct += [v - v % MICROS for v in distinct]
+    values = np.random.default_rng(seed).choice(np.array(distinct, dtype=np.int64), size)
+    # WHEN formatted (each distinct value once) THEN equal to the one-value formatter, value by value
+    expected = {v: format_time(v) for v in distinct}
+    assert format_times(values) == [expected[v] for v in values.tolist()]
+
+
 def test_fixed_examples() -> None:
     # GIVEN the contract's spellings and the edges the fast path refuses WHEN parsed as a column THEN exact answers
     column = [

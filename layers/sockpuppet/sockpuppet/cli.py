@@ -306,14 +306,16 @@ def _write_json(result: SimilarAccountsResult, out: IO[bytes], screen_names: dic
         pairs = _named(result.similar_account_pairs, screen_names)
     rest = orjson.dumps(result.summary(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
     if not pairs:
-        out.write(b'{\n  "similar_account_pairs": [],\n' + rest[2:])
+        out.write(b'{\n  "similar_account_pairs": [],\n')
+        out.write(memoryview(rest)[2:])
         return
     out.write(b'{\n  "similar_account_pairs": [\n')
     for start in range(0, len(pairs), WRITE_PAIRS):
         # an indented array of pairs is "[\n  [\n    ...\n  ],\n  ...\n]": keep the inside, one level deeper
         piece = orjson.dumps(pairs[start : start + WRITE_PAIRS], option=orjson.OPT_INDENT_2)
         out.write((b",\n  " if start else b"  ") + piece[2:-2].replace(b"\n", b"\n  "))
-    out.write(b"\n  ],\n" + rest[2:])
+    out.write(b"\n  ],\n")
+    out.write(memoryview(rest)[2:])  # the summary (with any signals) written without a copy
 
 
 def _graphml(result: SimilarAccountsResult, screen_names: dict[str, str | None]) -> bytes:

@@ -1004,25 +1004,38 @@ def cluster_evidence(
         {"id": ident, "screen_name": name, "created_at": stamp}
         for ident, name, stamp in zip(member_ids, name_array[members].tolist(), stamps.tolist(), strict=True)
     ]
-    bursting = in_burst[members].tolist()
-    ptr = member_ptr.tolist()
+    # the members in bursts, cluster after cluster (members are grouped by cluster, each in input order)
+    bursting = in_burst[members]
+    burst_ptr = np.zeros(roots.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(member_cluster[bursting], minlength=roots.size), out=burst_ptr[1:])
+    burst_ids = id_array[members[bursting]].tolist()
+    ptr, bptr = member_ptr.tolist(), burst_ptr.tolist()
     spans = [  # Python int / int: correctly rounded at any span
         None if blank else (last - start) / MICROS
         for blank, start, last in zip(untimed.tolist(), lowest.tolist(), highest.tolist(), strict=True)
     ]
-    columns = zip(pair_count.tolist(), low.tolist(), high.tolist(), spans, strict=True)
-    out: list[dict[str, Any]] = []
-    for c, (pair_total, least, most, span) in enumerate(columns):
-        begin, end = ptr[c], ptr[c + 1]
-        out.append(
-            {
-                "members": member_dicts[begin:end],
-                "pair_count": pair_total,
-                "min_similarity": least,
-                "max_similarity": most,
-                "co_hashtag_pairs": inside[c],
-                "creation_span_seconds": span,
-                "members_in_bursts": list(compress(member_ids[begin:end], bursting[begin:end])),
-            }
-        )
+    columns = zip(
+        ptr[:-1],
+        ptr[1:],
+        bptr[:-1],
+        bptr[1:],
+        pair_count.tolist(),
+        low.tolist(),
+        high.tolist(),
+        inside,
+        spans,
+        strict=True,
+    )
+    out = [
+        {
+            "members": member_dicts[begin:end],
+            "pair_count": pair_total,
+            "min_similarity": least,
+            "max_similarity": most,
+            "co_hashtag_pairs": pairs_inside,
+            "creation_span_seconds": span,
+            "members_in_bursts": burst_ids[burst_begin:burst_end],
+        }
+        for begin, end, burst_begin, burst_end, pair_total, least, most, pairs_inside, span in columns
+    ]
     return out

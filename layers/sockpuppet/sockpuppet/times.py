@@ -468,9 +468,27 @@ def format_time(micros: int) -> str:
     return f"{text}.{moment.microsecond:06d}Z" if moment.microsecond else f"{text}Z"
 
 
+_DISTINCT_FROM = 4096
+"""From this many values on, :func:`format_times` formats each distinct value once when values repeat."""
+
+
 def format_times(micros: npt.ArrayLike) -> list[str]:
-    """:func:`format_time` of every value, in numpy."""
-    moments = np.asarray(micros, dtype=np.int64).astype("datetime64[us]")
+    """:func:`format_time` of every value, in numpy (each distinct value formatted once when many repeat)."""
+    values = np.asarray(micros, dtype=np.int64)
+    if values.size >= _DISTINCT_FROM:
+        ordered = np.sort(values)
+        first = np.ones(ordered.size, dtype=np.bool_)
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+        distinct = ordered[first]
+        if 2 * distinct.size <= values.size:
+            texts = np.empty(distinct.size, dtype=object)
+            texts[:] = _format_times(distinct)
+            return texts[np.searchsorted(distinct, values)].tolist()
+    return _format_times(values)
+
+
+def _format_times(values: npt.NDArray[np.int64]) -> list[str]:
+    moments = values.astype("datetime64[us]")
     whole = np.char.add(np.datetime_as_string(moments, unit="s"), "Z")
     fraction = np.flatnonzero(moments.astype(np.int64) % MICROS)
     if fraction.size == 0:
