@@ -308,51 +308,54 @@ def _runs(ordered: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
 
 
 def _select_hashed(ids: list[str], names: list[str | None], wanted: _Wanted) -> Selection:
-    wanted_array = _objects(wanted if isinstance(wanted, list) else list(wanted))
-    # the distinct wanted ids: sorted hashes, one representative each (every repeat compared with it)
-    wanted_hashes = _hashes(wanted_array)
-    order = np.argsort(wanted_hashes)
-    ordered = wanted_hashes[order]
-    leads = _runs(ordered)
-    starts = np.flatnonzero(leads)
-    if starts.size < order.size:
-        repeats = np.flatnonzero(~leads)
-        leader = order[starts[np.cumsum(leads)[repeats] - 1]]
-        if not _all_equal(wanted_array[order[repeats]], wanted_array[leader]):
-            raise _Collision
-    distinct_hashes, representative = ordered[starts], order[starts]
-    # every record's id: its first record, and conflicting duplicates refused
+    # every record's id, sorted by hash: the first record of each id, and conflicting duplicates refused
     id_array = _objects(ids)
     id_hashes = _hashes(id_array)
+    id_order = np.argsort(id_hashes)
+    ordered = id_hashes[id_order]
+    leads = _runs(ordered)
     first_record = np.ones(id_array.size, dtype=np.bool_)
-    if id_hashes.size > 1 and not _runs(np.sort(id_hashes)).all():
-        id_order = np.argsort(id_hashes)
-        id_leads = _runs(id_hashes[id_order])
-        id_starts = np.flatnonzero(id_leads)
-        earliest = np.minimum.reduceat(id_order, id_starts)  # the first record of each hash
-        group = np.cumsum(id_leads) - 1
-        duplicate = id_order[id_order != earliest[group]]
-        leader = earliest[group[np.flatnonzero(id_order != earliest[group])]]
+    if leads.all():
+        distinct, owner = ordered, id_order
+    else:
+        starts = np.flatnonzero(leads)
+        earliest = np.minimum.reduceat(id_order, starts)  # the first record of each hash
+        group = np.cumsum(leads) - 1
+        repeat = id_order != earliest[group]
+        duplicate, leader = id_order[repeat], earliest[group[repeat]]
         if not _all_equal(id_array[duplicate], id_array[leader]):
             raise _Collision
         name_array = _objects(names)
         if not _all_equal(name_array[duplicate], name_array[leader]):
             first_names(ids, names)  # raises, naming every conflicting duplicate
         first_record[duplicate] = False
-    # which records' ids are wanted: binary search of their hashes, every hit compared as strings
-    at = np.searchsorted(distinct_hashes, id_hashes)
-    hit = np.zeros(id_array.size, dtype=np.bool_)
-    if distinct_hashes.size:
-        np.equal(distinct_hashes[np.minimum(at, distinct_hashes.size - 1)], id_hashes, out=hit)
-    rows = np.flatnonzero(hit & first_record)
-    kept = id_array[rows]
-    if not _all_equal(kept, wanted_array[representative[at[rows]]]):
+        distinct, owner = ordered[starts], earliest
+    # each wanted id's record: binary search of its hash, every hit compared as strings
+    wanted_array = _objects(wanted if isinstance(wanted, list) else list(wanted))
+    wanted_hashes = _hashes(wanted_array)
+    at = np.minimum(np.searchsorted(distinct, wanted_hashes), max(distinct.size - 1, 0))
+    hit = np.zeros(wanted_array.size, dtype=np.bool_)
+    if distinct.size:
+        np.equal(distinct[at], wanted_hashes, out=hit)
+    records = owner[at[hit]]
+    if not _all_equal(wanted_array[hit], id_array[records]):
         raise _Collision
+    selected = np.zeros(id_array.size, dtype=np.bool_)
+    selected[records] = True
+    rows = np.flatnonzero(selected)
+    # the distinct wanted ids without a record (every repeat compared with the first of its hash)
+    missing = np.flatnonzero(~hit)
+    missing_order = missing[np.argsort(wanted_hashes[missing], kind="stable")]
+    missing_leads = _runs(wanted_hashes[missing_order])
+    if not missing_leads.all():
+        starts = np.flatnonzero(missing_leads)
+        leader = missing_order[starts[np.cumsum(missing_leads)[~missing_leads] - 1]]
+        if not _all_equal(wanted_array[missing_order[~missing_leads]], wanted_array[leader]):
+            raise _Collision
+    without = int(missing_leads.sum())
     if rows.size == id_array.size:  # every record kept
-        kept_ids, kept_names = list(ids), list(names)
-    else:
-        kept_ids, kept_names = kept.tolist(), _objects(names)[rows].tolist()
-    return Selection(kept_ids, kept_names, int(distinct_hashes.size) - rows.size, rows)
+        return Selection(list(ids), list(names), without, rows)
+    return Selection(id_array[rows].tolist(), _objects(names)[rows].tolist(), without, rows)
 
 
 def _select_dicts(ids: list[str], names: list[str | None], wanted: _Wanted) -> Selection:
