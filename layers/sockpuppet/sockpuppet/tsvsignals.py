@@ -1,7 +1,8 @@
 """The signals' inputs from TSV files without a Python object per record: the CLI's fast path with signals.
 
 After :func:`sockpuppet.tsvjob.match_tsv` has matched the accounts, :func:`tsv_signal_inputs` builds what
-:func:`sockpuppet.signals.prepare_signals` builds from columns, straight from the files' bytes:
+:func:`sockpuppet.signals.prepare_signals` builds from columns, straight from the files' bytes (from the tables
+``match_tsv(..., keep_tables=True)`` kept, so the files are not scanned again; else it scans them):
 
 - the posts in P (non-reposts by a matched account) are found by joining every post's ``author_id`` key with the
   matched ids' keys (64-bit hashes, every hit compared word by word: :mod:`sockpuppet.tsvjob`'s exact keys);
