@@ -324,6 +324,20 @@ def test_select_equals_the_oracle(
     assert selection.rows is not None and selection.rows.tolist() == rows
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.sampled_from(["a", "b", "c", "dd", "é", "ghost", ""]), max_size=15),
+    keys=st.lists(st.sampled_from(["a", "b", "c", "dd", "é", "zz"]), unique=True, max_size=6),
+    collide=st.booleans(),
+)
+def test_positions_equal_a_dict_lookup(values: list[str], keys: list[str], collide: bool) -> None:
+    # GIVEN strings and distinct keys, hashed normally or through a hash that makes different strings collide
+    expected = [keys.index(value) if value in keys else -1 for value in values]
+    with mock.patch.object(columns, "_hashes", low_entropy_hashes if collide else columns._hashes):
+        # WHEN each string's position among the keys is asked THEN the index of the equal key, or -1
+        assert columns.positions(values, keys).tolist() == expected
+
+
 def test_hashtag_author_ids_are_the_authors_of_each_matching_post() -> None:
     # GIVEN posts by a twice, a repost by c, and a post by b
     posts = PostColumns.from_records(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any
 
 import numpy as np
@@ -356,6 +356,29 @@ def _select_hashed(ids: list[str], names: list[str | None], wanted: _Wanted) -> 
     if rows.size == id_array.size:  # every record kept
         return Selection(list(ids), list(names), without, rows)
     return Selection(id_array[rows].tolist(), _objects(names)[rows].tolist(), without, rows)
+
+
+def positions(values: Sequence[str], keys: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Index of each of ``values`` in ``keys`` (distinct strings), ``-1`` where absent.
+
+    Compared through 64-bit string hashes in numpy (a sort and a binary search), every hit compared as strings; a
+    collision between different strings falls back to a dict, so the result never rests on a hash.
+    """
+    key_array, value_array = _objects(keys), _objects(values)
+    key_hashes = _hashes(key_array)
+    order = np.argsort(key_hashes)
+    ordered = key_hashes[order]
+    found = np.full(value_array.size, -1, dtype=np.int64)
+    if not key_array.size or not value_array.size:
+        return found
+    value_hashes = _hashes(value_array)
+    at = np.minimum(np.searchsorted(ordered, value_hashes), ordered.size - 1)
+    hit = np.flatnonzero(ordered[at] == value_hashes)
+    found[hit] = order[at[hit]]
+    if _runs(ordered).all() and _all_equal(value_array[hit], key_array[found[hit]]):
+        return found
+    index_of = {key: i for i, key in enumerate(keys)}  # a collision: compare as strings
+    return np.fromiter(map(index_of.get, values, repeat(-1)), dtype=np.int64, count=len(values))
 
 
 def _select_dicts(ids: list[str], names: list[str | None], wanted: _Wanted) -> Selection:

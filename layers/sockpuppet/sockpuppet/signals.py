@@ -36,14 +36,14 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, compress, count, repeat
+from itertools import chain, compress, count
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from sockpuppet.columns import AccountColumns, PostColumns
+from sockpuppet.columns import AccountColumns, PostColumns, positions
 from sockpuppet.errors import InputError, Loc
 from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
 from sockpuppet.records import MAX_DETAILS
@@ -480,9 +480,7 @@ def post_events(posts: PostColumns, ids: Sequence[str], match: HashtagMatch) -> 
     InputError
         When such a post (one with hashtags) has no parseable ``created_at`` (loc ``["posts", i, "created_at"]``).
     """
-    index_of = {ident: i for i, ident in enumerate(ids)}
-    n = len(posts)
-    who = np.fromiter(map(index_of.get, posts.author_id, repeat(-1)), dtype=np.int64, count=n)
+    who = positions(posts.author_id, ids)
     post_index = np.flatnonzero((who >= 0) & ~posts.is_repost)
     tagged, lengths, tag, names = _hashtag_codes(_pick(posts.hashtags, post_index.tolist()), match)
     post_index = post_index[tagged]
