@@ -353,6 +353,23 @@ def test_hashtag_author_ids_are_the_authors_of_each_matching_post() -> None:
     assert posts.hashtag_author_ids("#x", match="case_insensitive") == ["a", "b", "a"]
 
 
+@pytest.mark.parametrize(
+    ("hashtags", "expected"),
+    [
+        (["#x", "#x|#y", "#y|#x"], [True, False, True]),  # every distinct value carries it (one post a repost)
+        (["#y", None, "#xx"], [False, False, False]),  # none does
+        (["#x", None, "#y"], [True, False, False]),  # some do
+        ([], []),
+    ],
+)
+def test_hashtag_mask_when_all_some_or_no_posts_carry_it(hashtags: list[str | None], expected: list[bool]) -> None:
+    # GIVEN TSV-like string hashtags, the second post a repost WHEN the mask is asked THEN the carrying non-reposts
+    posts = PostColumns.from_records(
+        [{"author_id": "a", "is_repost": i == 1, "hashtags": tags} for i, tags in enumerate(hashtags)]
+    )
+    assert posts.hashtag_mask("#x").tolist() == expected
+
+
 def test_job_on_columns_equals_job_on_records() -> None:
     # GIVEN the same posts and accounts as records and as columns read from TSV
     posts_tsv = (POSTS_HEADER + "1\tt\ta\tfalse\tx\t#x\n2\tt\tb\tfalse\tx\t#x|#y\n3\tt\tc\ttrue\tx\t#x\n").encode()

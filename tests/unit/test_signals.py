@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sockpuppet import InputError, co_hashtag_pairs, creation_bursts, find_similar_accounts, read_accounts, read_posts
 from sockpuppet.loaders import read_account_columns, read_post_columns
-from sockpuppet.signals import burst_arrays, co_hashtag_arrays, parse_signals
+from sockpuppet.signals import burst_arrays, co_hashtag_arrays, parse_signals, stable_argsort
 from tests.signals_oracle import oracle_bursts, oracle_clusters, oracle_co_hashtag
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -235,6 +235,15 @@ def test_bursts_on_columns_with_ties_and_gaps() -> None:
     assert found.order.tolist() == [1, 2, 3, 0]
     assert found.ptr.tolist() == [0, 4]
     assert (found.start.tolist(), found.end.tolist()) == ([0], [10])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-(2**62), max_value=2**62) | st.integers(min_value=0, max_value=3), max_size=60))
+def test_stable_argsort_equals_numpy_stable(values: list[int]) -> None:
+    # GIVEN integers with many ties (and sorted or reversed runs) WHEN argsorted THEN numpy's stable order, exactly
+    array = np.array(values, dtype=np.int64)
+    for candidate in (array, np.sort(array), np.sort(array)[::-1]):
+        assert stable_argsort(candidate).tolist() == np.argsort(candidate, kind="stable").tolist()
 
 
 def test_sample_planted_clusters_have_evidence() -> None:

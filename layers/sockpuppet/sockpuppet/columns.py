@@ -127,7 +127,12 @@ class PostColumns:
                 carries = np.fromiter(map(test, tags), dtype=bool, count=len(tags))
         else:
             hits = {value for value in distinct if test(value)}
-            carries = np.fromiter(map(hits.__contains__, tags), dtype=bool, count=len(tags))
+            if len(hits) == len(distinct):  # every post carries it (or there are none)
+                carries = np.ones(len(tags), dtype=bool)
+            elif not hits:
+                carries = np.zeros(len(tags), dtype=bool)
+            else:
+                carries = np.fromiter(map(hits.__contains__, tags), dtype=bool, count=len(tags))
         return carries & ~self.is_repost
 
     def hashtag_authors(self, hashtag: str, *, match: HashtagMatch = "exact") -> dict[str, None]:
@@ -285,8 +290,9 @@ class _Collision(Exception):
     """Two different ids share a hash: compare as strings instead."""
 
 
-def _hashes(values: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
-    return np.fromiter(map(hash, values), dtype=np.int64, count=values.size)
+def _hashes(values: Sequence[Any]) -> npt.NDArray[np.int64]:
+    """Each value's ``hash`` (pass a list rather than an object array: iterating a list is faster)."""
+    return np.fromiter(map(hash, values), dtype=np.int64, count=len(values))
 
 
 def _objects(values: Sequence[Any]) -> npt.NDArray[np.object_]:
@@ -310,7 +316,7 @@ def _runs(ordered: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
 def _select_hashed(ids: list[str], names: list[str | None], wanted: _Wanted) -> Selection:
     # every record's id, sorted by hash: the first record of each id, and conflicting duplicates refused
     id_array = _objects(ids)
-    id_hashes = _hashes(id_array)
+    id_hashes = _hashes(ids)
     id_order = np.argsort(id_hashes)
     ordered = id_hashes[id_order]
     leads = _runs(ordered)
@@ -331,8 +337,9 @@ def _select_hashed(ids: list[str], names: list[str | None], wanted: _Wanted) -> 
         first_record[duplicate] = False
         distinct, owner = ordered[starts], earliest
     # each wanted id's record: binary search of its hash, every hit compared as strings
-    wanted_array = _objects(wanted if isinstance(wanted, list) else list(wanted))
-    wanted_hashes = _hashes(wanted_array)
+    wanted_list = wanted if isinstance(wanted, list) else list(wanted)
+    wanted_array = _objects(wanted_list)
+    wanted_hashes = _hashes(wanted_list)
     at = np.minimum(np.searchsorted(distinct, wanted_hashes), max(distinct.size - 1, 0))
     hit = np.zeros(wanted_array.size, dtype=np.bool_)
     if distinct.size:
@@ -365,13 +372,13 @@ def positions(values: Sequence[str], keys: Sequence[str]) -> npt.NDArray[np.int6
     collision between different strings falls back to a dict, so the result never rests on a hash.
     """
     key_array, value_array = _objects(keys), _objects(values)
-    key_hashes = _hashes(key_array)
+    key_hashes = _hashes(keys)
     order = np.argsort(key_hashes)
     ordered = key_hashes[order]
     found = np.full(value_array.size, -1, dtype=np.int64)
     if not key_array.size or not value_array.size:
         return found
-    value_hashes = _hashes(value_array)
+    value_hashes = _hashes(values)
     at = np.minimum(np.searchsorted(ordered, value_hashes), ordered.size - 1)
     hit = np.flatnonzero(ordered[at] == value_hashes)
     found[hit] = order[at[hit]]

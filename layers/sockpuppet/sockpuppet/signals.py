@@ -349,6 +349,29 @@ def co_hashtag_arrays(
     return CoHashtagArrays(pair_keys // n_accounts, pair_keys % n_accounts, tag_ptr, tags[np.repeat(chosen, counts)])
 
 
+def stable_argsort(values: Int64Array) -> Int64Array:
+    """``np.argsort(values, kind="stable")`` for integers, through faster unstable sorts.
+
+    An unstable argsort orders the values; where equal values meet, a second sort of ``rank * n + index`` (the
+    dense rank of the value, then the index: at most ``n * n``, exact in int64 for ``n < 3 * 10**9``) puts each
+    run of equal values back in index order. Already non-decreasing values need no sort.
+    """
+    values = np.asarray(values, dtype=np.int64)
+    size = values.size
+    if size < 2 or bool((values[1:] >= values[:-1]).all()):
+        return np.arange(size, dtype=np.int64)
+    order = np.argsort(values)
+    ordered = values[order]
+    tie = ordered[1:] == ordered[:-1]
+    if not tie.any():
+        return order.astype(np.int64, copy=False)
+    rank = np.zeros(size, dtype=np.int64)
+    np.cumsum(~tie, out=rank[1:])
+    key = rank * size + order
+    key.sort()
+    return key % size
+
+
 def burst_arrays(time: npt.ArrayLike, present: npt.ArrayLike, *, window: int, min_accounts: int) -> BurstArrays:
     """Creation bursts over account creation times.
 
@@ -370,7 +393,7 @@ def burst_arrays(time: npt.ArrayLike, present: npt.ArrayLike, *, window: int, mi
     """
     time = np.asarray(time, dtype=np.int64)
     rows = np.flatnonzero(np.asarray(present, dtype=np.bool_))
-    order = rows[np.argsort(time[rows], kind="stable")]
+    order = rows[stable_argsort(time[rows])]
     sorted_time = time[order]
     run = np.zeros(order.size, dtype=np.int64)
     run[1:] = np.cumsum(np.diff(sorted_time) > window)
