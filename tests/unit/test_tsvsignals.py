@@ -84,7 +84,7 @@ def test_fast_inputs_equal_the_general_path(data: tuple[bytes, bytes], keep_tabl
         expected = _general(posts, accounts)
         # WHEN the fast path builds the signals' inputs
         matched = match_tsv(posts, accounts, hashtag="#t", keep_tables=keep_tables)
-        assert matched is None or (matched._tables is not None) == keep_tables
+        assert matched is None or (matched.tables is not None) == keep_tables
         got = None if matched is None else tsv_signal_inputs(ALL, posts=posts, accounts=accounts, matched=matched)
         event(f"fast path taken: {got is not None}")
         # THEN the general path's inputs exactly, or None (always when the general path reports an error)

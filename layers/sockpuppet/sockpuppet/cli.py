@@ -403,7 +403,7 @@ def run_pairs(args: argparse.Namespace) -> int:
             inputs = tsv_signal_inputs(signals, posts=args.posts, accounts=args.accounts, matched=fast)
             fast = fast if inputs is not None else None
             if fast is not None:  # the tables are read: let them go before the pair search
-                fast = dataclasses.replace(fast, _tables=None)
+                fast = dataclasses.replace(fast, tables=None)
     if fast is not None:
         names, without = fast.names, fast.authors_without_account
         ids_at = fast.id_strings

@@ -58,7 +58,7 @@ _FOLD = {n: np.uint64(int.from_bytes(b"\x20" * n, "little")) for n in (4, 5)}
 """ASCII letters to lower case, byte by byte (``| 0x20``), as the block reader folds them."""
 
 
-class _NotHandled(Exception):
+class NotHandled(Exception):
     """The input needs the general path (it decides, or reports the error)."""
 
 
@@ -78,14 +78,14 @@ def _words(data: npt.NDArray[np.uint8], at: npt.NDArray[np.int64], lengths: npt.
 
 
 @dataclass(frozen=True, slots=True)
-class _Keys:
+class Keys:
     """Exact keys of byte fields: the bytes in little-endian 64-bit words (zero-padded) and the lengths."""
 
     words: npt.NDArray[np.uint64]
     lengths: npt.NDArray[np.int64]
 
-    def take(self, rows: npt.NDArray[np.int64]) -> _Keys:
-        return _Keys(self.words[rows], self.lengths[rows])
+    def take(self, rows: npt.NDArray[np.int64]) -> Keys:
+        return Keys(self.words[rows], self.lengths[rows])
 
     def hashes(self) -> npt.NDArray[np.uint64]:
         """A 64-bit mix of every key (equal keys, equal hashes; the converse is checked where it matters)."""
@@ -98,7 +98,7 @@ class _Keys:
         h ^= h >> np.uint64(29)
         return h
 
-    def equal(self, rows: npt.NDArray[np.int64], other: _Keys, other_rows: npt.NDArray[np.int64]) -> bool:
+    def equal(self, rows: npt.NDArray[np.int64], other: Keys, other_rows: npt.NDArray[np.int64]) -> bool:
         """Whether ``self[rows[i]] == other[other_rows[i]]`` for every ``i``."""
         if not np.array_equal(self.lengths[rows], other.lengths[other_rows]):
             return False
@@ -121,7 +121,7 @@ class _Keys:
 
 
 @dataclass(frozen=True, slots=True)
-class _Table:
+class Table:
     """A TSV file's bytes, the byte bounds of its records' fields (offsets into the whole file), and where the
     hashtag's first byte occurs in the records when asked (:func:`_scan`)."""
 
@@ -144,20 +144,20 @@ class _Table:
         end = self.tabs[:, j] if j < width - 1 else self.ends
         first_byte = self.data[np.minimum(begin, self.data.size - 1)]
         if self.quoted and ((first_byte == 34) & (end > begin)).any():  # a quoted wanted field: unescaping
-            raise _NotHandled
+            raise NotHandled
         return begin, end
 
-    def keys(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64], *, limit: int = MAX_KEY_BYTES) -> _Keys:
-        """Exact keys of the fields ``[begin, end)`` (:class:`_NotHandled` if one is longer than ``limit`` bytes)."""
+    def keys(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64], *, limit: int = MAX_KEY_BYTES) -> Keys:
+        """Exact keys of the fields ``[begin, end)`` (:class:`NotHandled` if one is longer than ``limit`` bytes)."""
         lengths = end - begin
         longest = int(lengths.max()) if lengths.size else 0
         if longest > limit:
-            raise _NotHandled
+            raise NotHandled
         width = max(1, -(-longest // 8))
         words = np.empty((begin.size, width), dtype=np.uint64)
         for w in range(width):
             words[:, w] = _words(self.data, begin + 8 * w, lengths - 8 * w)
-        return _Keys(words, lengths)
+        return Keys(words, lengths)
 
     def strings(self, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[str | None]:
         """The fields ``[begin, end)`` as strings, ``None`` for an empty one (as the TSV readers give them)."""
@@ -169,7 +169,7 @@ def _read(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if not _MIN_FILE_BYTES <= size <= MAX_FILE_BYTES:
-            raise _NotHandled
+            raise NotHandled
         mapped = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
     return np.frombuffer(mapped, dtype=np.uint8)
 
@@ -185,7 +185,7 @@ class _Scan:
 
 
 def _scan(body: npt.NDArray[np.uint8], tag_byte: int | None) -> _Scan:
-    """:class:`_Scan` of ``body`` in cache-sized pieces; :class:`_NotHandled` on a carriage return or bad UTF-8."""
+    """:class:`_Scan` of ``body`` in cache-sized pieces; :class:`NotHandled` on a carriage return or bad UTF-8."""
     found: list[list[npt.NDArray[np.int64]]] = [[], [], [], []]
     wanted = [34] if tag_byte is None else [34, tag_byte]
     ascii_only = True
@@ -195,7 +195,7 @@ def _scan(body: npt.NDArray[np.uint8], tag_byte: int | None) -> _Scan:
         controls = np.flatnonzero(piece <= 13)  # tabs, newlines and carriage returns in one pass
         kinds = piece[controls]
         if (kinds == 13).any():
-            raise _NotHandled
+            raise NotHandled
         controls += lo
         found[0].append(controls[kinds == 10])
         found[1].append(controls[kinds == 9])
@@ -211,7 +211,7 @@ def _scan(body: npt.NDArray[np.uint8], tag_byte: int | None) -> _Scan:
 
 
 def _check_utf8(body: npt.NDArray[np.uint8]) -> None:
-    """:class:`_NotHandled` unless ``body`` is UTF-8 (decoded in pieces: no copy of the whole file as text)."""
+    """:class:`NotHandled` unless ``body`` is UTF-8 (decoded in pieces: no copy of the whole file as text)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(body)
     try:
@@ -219,22 +219,22 @@ def _check_utf8(body: npt.NDArray[np.uint8]) -> None:
             decoder.decode(view[start : start + _UTF8_PIECE])
         decoder.decode(b"", True)
     except UnicodeDecodeError:
-        raise _NotHandled from None
+        raise NotHandled from None
 
 
-def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: int | None = None) -> _Table:
+def read_table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: int | None = None) -> Table:
     body = _read(path)
     offset = len(_BOM) if bytes(body[: len(_BOM)]) == _BOM else 0
     scan = _scan(body, tag_byte)
     newlines = scan.newlines
     if not newlines.size or newlines[0] == offset:
-        raise _NotHandled  # no record, or an empty header line
+        raise NotHandled  # no record, or an empty header line
     first = bytes(body[offset : newlines[0]])
     if b'"' in first:
-        raise _NotHandled
+        raise NotHandled
     header = first.decode("utf-8").split("\t")
     if any(name not in header for name in required):
-        raise _NotHandled
+        raise NotHandled
     # positions stay offsets into the whole file (no copies); the records start after the header's newline
     start = int(newlines[0]) + 1
     a = body
@@ -247,7 +247,7 @@ def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: in
         at_start = np.isin(a[quotes - 1], (9, 10))  # every quote follows at least the header's newline
         spans = _quoted_spans_vectorised(a, quotes, at_start)
         if spans is None:
-            raise _NotHandled
+            raise NotHandled
         opens, closes = np.asarray(spans[0], dtype=np.int64), np.asarray(spans[1], dtype=np.int64)
         if opens.size:
 
@@ -268,14 +268,14 @@ def _table(path: str | os.PathLike[str], required: tuple[str, ...], tag_byte: in
         starts, ends = starts[rows], ends[rows]
     per_row = len(header) - 1
     if tabs.size != starts.size * per_row:
-        raise _NotHandled
+        raise NotHandled
     fields = tabs.reshape(starts.size, per_row)
     if per_row and not (np.all(fields[:, 0] >= starts) and np.all(fields[:, -1] < ends)):
-        raise _NotHandled
-    return _Table(a, header, starts, ends, fields, quoted, tag_starts)
+        raise NotHandled
+    return Table(a, header, starts, ends, fields, quoted, tag_starts)
 
 
-def _hashtag_rows(table: _Table, tag: bytes) -> npt.NDArray[np.bool_]:
+def _hashtag_rows(table: Table, tag: bytes) -> npt.NDArray[np.bool_]:
     """Which records carry ``tag`` as a whole ``|``-separated element of their ``hashtags`` field."""
     begin, end = table.bounds("hashtags")
     data = table.data
@@ -301,22 +301,22 @@ def _hashtag_rows(table: _Table, tag: bytes) -> npt.NDArray[np.bool_]:
     return carries
 
 
-def _reposts(table: _Table) -> npt.NDArray[np.bool_]:
+def repost_flags(table: Table) -> npt.NDArray[np.bool_]:
     """``is_repost`` of every record when each is ``1``, ``0``, ``true`` or ``false`` (any ASCII case), else
-    :class:`_NotHandled` (the general path decides the rest, or reports them)."""
+    :class:`NotHandled` (the general path decides the rest, or reports them)."""
     begin, end = table.bounds("is_repost")
     length = end - begin
     word = _words(table.data, begin, length)
     true = ((length == 1) & (word == ord("1"))) | ((length == 4) & ((word | _FOLD[4]) == _TRUE))
     false = ((length == 1) & (word == ord("0"))) | ((length == 5) & ((word | _FOLD[5]) == _FALSE))
     if not (true | false).all():
-        raise _NotHandled
+        raise NotHandled
     return true
 
 
-def _groups(keys: _Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+def key_groups(keys: Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     """Equal keys grouped: ``(order, first, hashes)`` with rows sorted by hash, the positions in ``order`` where a
-    group starts, and the sorted hashes. Raises :class:`_NotHandled` if two different keys share a hash."""
+    group starts, and the sorted hashes. Raises :class:`NotHandled` if two different keys share a hash."""
     hashes = keys.hashes()
     order = np.argsort(hashes)
     ordered = hashes[order]
@@ -328,7 +328,7 @@ def _groups(keys: _Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], 
         repeated = np.flatnonzero(~new)
         leader = order[first[np.searchsorted(first, repeated, side="right") - 1]]
         if not keys.equal(order[repeated], keys, leader):
-            raise _NotHandled
+            raise NotHandled
     return order, first, ordered
 
 
@@ -346,10 +346,11 @@ class TsvMatch:
 
     names: list[str | None]
     authors_without_account: int
-    _ids: _Keys
-    _rows: npt.NDArray[np.int64]
+    ids: Keys
+    """The matched accounts' ids as exact byte keys (:meth:`id_strings` decodes them)."""
+    rows: npt.NDArray[np.int64]
     """The matched accounts' records (indices into the accounts file's records; :mod:`sockpuppet.tsvsignals`)."""
-    _tables: tuple[_Table, _Table] | None = None
+    tables: tuple[Table, Table] | None = None
     """The posts' and accounts' tables when :func:`match_tsv` was asked to keep them (the signals read them again)."""
 
     def __len__(self) -> int:
@@ -359,7 +360,7 @@ class TsvMatch:
         """Ids of the matched accounts at ``rows`` (indices into :attr:`names`; ``None``: all), as strings."""
         if rows is None:
             rows = np.arange(len(self.names))
-        return self._ids.strings(np.asarray(rows, dtype=np.int64))
+        return self.ids.strings(np.asarray(rows, dtype=np.int64))
 
 
 def match_tsv(
@@ -389,7 +390,7 @@ def match_tsv(
         return None
     try:
         return _match(posts, accounts, tag, keep_tables)
-    except _NotHandled:
+    except NotHandled:
         return None
 
 
@@ -408,7 +409,7 @@ def _match(posts_path: Any, accounts_path: Any, tag: bytes, keep_tables: bool) -
         hit = authors.hashes[np.minimum(at, authors.hashes.size - 1)] == hashes
     candidates = np.flatnonzero(hit)
     if not accounts.ids.equal(order[candidates], authors.keys, authors.rows[at[candidates]]):
-        raise _NotHandled
+        raise NotHandled
     selected = np.zeros(order.size, dtype=bool)
     selected[order[candidates]] = True
     rows = np.flatnonzero(selected & accounts.first)
@@ -422,20 +423,20 @@ class _Authors:
     """The distinct authors of matching posts: their keys, and the sorted hashes of the distinct ones with a row of
     ``keys`` each."""
 
-    keys: _Keys
+    keys: Keys
     hashes: npt.NDArray[np.uint64]
     rows: npt.NDArray[np.int64]
-    table: _Table
+    table: Table
 
 
 def _authors(path: Any, tag: bytes) -> _Authors:
-    posts = _table(path, ("author_id", "is_repost", "hashtags"), tag[0])
+    posts = read_table(path, ("author_id", "is_repost", "hashtags"), tag[0])
     begin, end = posts.bounds("author_id")
     if (end <= begin).any():  # an empty author_id: the general path reports it
-        raise _NotHandled
-    matched = np.flatnonzero(_hashtag_rows(posts, tag) & ~_reposts(posts))
+        raise NotHandled
+    matched = np.flatnonzero(_hashtag_rows(posts, tag) & ~repost_flags(posts))
     keys = posts.keys(begin[matched], end[matched])
-    order, first, hashes = _groups(keys)
+    order, first, hashes = key_groups(keys)
     return _Authors(keys, hashes[first], order[first], posts)
 
 
@@ -444,21 +445,21 @@ class _Accounts:
     """Every account's id key (sorted by hash: ``order``, ``hashes``), which records are the first of their id, and
     the screen names (as keys, or as strings already when longer than a key)."""
 
-    ids: _Keys
+    ids: Keys
     order: npt.NDArray[np.int64]
     hashes: npt.NDArray[np.uint64]
     first: npt.NDArray[np.bool_]
     names: _Names
-    table: _Table
+    table: Table
 
 
 def _accounts(path: Any) -> _Accounts:
-    table = _table(path, ("id", "screen_name"))
+    table = read_table(path, ("id", "screen_name"))
     id_begin, id_end = table.bounds("id")
     if (id_end <= id_begin).any():
-        raise _NotHandled
+        raise NotHandled
     ids = table.keys(id_begin, id_end)
-    order, first, hashes = _groups(ids)
+    order, first, hashes = key_groups(ids)
     keep = np.ones(len(table), dtype=bool)
     name_begin, name_end = table.bounds("screen_name")
     if first.size < order.size:  # duplicate ids: identical records collapse to the first, conflicting ones fail
@@ -470,7 +471,7 @@ def _accounts(path: Any) -> _Accounts:
         names = table.keys(name_begin[dup], name_end[dup])
         leaders = table.keys(name_begin[leader], name_end[leader])
         if not names.equal(np.arange(dup.size), leaders, np.arange(leader.size)):
-            raise _NotHandled  # a conflicting duplicate id: the general path names every one
+            raise NotHandled  # a conflicting duplicate id: the general path names every one
         keep[dup[dup != leader]] = False
     return _Accounts(ids, order, hashes, keep, _Names(table, name_begin, name_end), table)
 
@@ -478,10 +479,10 @@ def _accounts(path: Any) -> _Accounts:
 class _Names:
     """Screen names of a table, turned into strings for the rows asked (through keys when they are short)."""
 
-    def __init__(self, table: _Table, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> None:
+    def __init__(self, table: Table, begin: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> None:
         lengths = end - begin
-        self.keys: _Keys | None = None
-        self.table: _Table | None = None
+        self.keys: Keys | None = None
+        self.table: Table | None = None
         if not lengths.size or int(lengths.max()) <= _MAX_WORD_STRING_BYTES:
             self.keys = table.keys(begin, end, limit=_MAX_WORD_STRING_BYTES)
         else:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from sockpuppet.signals import Events, SignalInputs, Signals
 from sockpuppet.times import ParsedTimes
-from sockpuppet.tsvjob import TsvMatch, _groups, _Keys, _NotHandled, _reposts, _Table, _table
+from sockpuppet.tsvjob import Keys, NotHandled, Table, TsvMatch, key_groups, read_table, repost_flags
 
 __all__ = ["MAX_HASHTAGS_BYTES", "tsv_signal_inputs"]
 
@@ -59,23 +59,23 @@ def tsv_signal_inputs(
     """
     events = time = present = None
     post_columns, account_columns = ("author_id", "is_repost", "hashtags", "created_at"), ("id", "created_at")
-    if matched._tables is not None:  # kept by match_tsv: no second scan
-        post_table, account_table = matched._tables
+    if matched.tables is not None:  # kept by match_tsv: no second scan
+        post_table, account_table = matched.tables
         if "created_at" not in post_table.header or "created_at" not in account_table.header:
             return None
 
-        def read_posts() -> _Table:
+        def read_posts() -> Table:
             return post_table
 
-        def read_accounts() -> _Table:
+        def read_accounts() -> Table:
             return account_table
     else:
 
-        def read_posts() -> _Table:
-            return _table(posts, post_columns)
+        def read_posts() -> Table:
+            return read_table(posts, post_columns)
 
-        def read_accounts() -> _Table:
-            return _table(accounts, account_columns)
+        def read_accounts() -> Table:
+            return read_table(accounts, account_columns)
 
     # the two files are independent: the accounts' times are read on a second thread (numpy releases the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -87,31 +87,31 @@ def tsv_signal_inputs(
                 events = _events(read_posts(), matched)
             if pending is not None:
                 time, present = pending.result()
-        except _NotHandled:
+        except NotHandled:
             return None
     return SignalInputs(signals, events, time, present)
 
 
-def _times(table: _Table, rows: npt.NDArray[np.int64]) -> ParsedTimes:
+def _times(table: Table, rows: npt.NDArray[np.int64]) -> ParsedTimes:
     begin, end = table.bounds("created_at")
     begin, end = begin[rows], end[rows]
     return ParsedTimes.from_spans(table.data, begin, end, lambda rest: table.strings(begin[rest], end[rest]))
 
 
-def _events(table: _Table, matched: TsvMatch) -> Events:
+def _events(table: Table, matched: TsvMatch) -> Events:
     author_begin, author_end = table.bounds("author_id")
     if (author_end <= author_begin).any():
-        raise _NotHandled
+        raise NotHandled
     tag_begin, tag_end = table.bounds("hashtags")
-    candidates = np.flatnonzero(~_reposts(table) & (tag_end > tag_begin))
+    candidates = np.flatnonzero(~repost_flags(table) & (tag_end > tag_begin))
     owner = _join(table.keys(author_begin[candidates], author_end[candidates]), matched)
     mine = owner >= 0
     rows, owner = candidates[mine], owner[mine]
     times = _times(table, rows)
     if times.invalid or not times.present.all():  # a needed time missing or unparseable: the general path says where
-        raise _NotHandled
+        raise NotHandled
     fields = table.keys(tag_begin[rows], tag_end[rows], limit=MAX_HASHTAGS_BYTES)
-    order, first, _ = _groups(fields)
+    order, first, _ = key_groups(fields)
     field_of = np.empty(rows.size, dtype=np.int64)
     field_of[order] = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
     distinct = order[first]
@@ -128,14 +128,14 @@ def _events(table: _Table, matched: TsvMatch) -> Events:
     return Events(np.repeat(owner, lengths), np.repeat(times.micros, lengths), tag, names)
 
 
-def _join(keys: _Keys, matched: TsvMatch) -> npt.NDArray[np.int64]:
+def _join(keys: Keys, matched: TsvMatch) -> npt.NDArray[np.int64]:
     """Index into the matched accounts of each key (``-1``: not a matched id), compared exactly."""
-    ids = matched._ids
+    ids = matched.ids
     id_hashes = ids.hashes()
     id_order = np.argsort(id_hashes)
     sorted_hashes = id_hashes[id_order]
     if sorted_hashes.size > 1 and (sorted_hashes[1:] == sorted_hashes[:-1]).any():
-        raise _NotHandled  # two matched ids share a hash
+        raise NotHandled  # two matched ids share a hash
     hashes = keys.hashes()
     at = np.minimum(np.searchsorted(sorted_hashes, hashes), max(sorted_hashes.size - 1, 0))
     owner = np.full(hashes.size, -1, dtype=np.int64)
@@ -144,12 +144,12 @@ def _join(keys: _Keys, matched: TsvMatch) -> npt.NDArray[np.int64]:
     hit = np.flatnonzero(sorted_hashes[at] == hashes)
     owner[hit] = id_order[at[hit]]
     if not keys.equal(hit, ids, owner[hit]):
-        raise _NotHandled  # a hash shared by different ids
+        raise NotHandled  # a hash shared by different ids
     return owner
 
 
-def _account_times(table: _Table, matched: TsvMatch) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    times = _times(table, matched._rows)
+def _account_times(table: Table, matched: TsvMatch) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    times = _times(table, matched.rows)
     if times.invalid:  # an unparseable creation time: the general path names it
-        raise _NotHandled
+        raise NotHandled
     return times.micros, times.present
