@@ -313,6 +313,17 @@ def _runs(ordered: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     return first
 
 
+def _lookup(
+    ordered: npt.NDArray[np.int64], hashes: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """For each of ``hashes``: its position in the sorted ``ordered`` (binary search) and whether it is there."""
+    at = np.minimum(np.searchsorted(ordered, hashes), max(ordered.size - 1, 0))
+    hit = np.zeros(hashes.size, dtype=np.bool_)
+    if ordered.size:
+        np.equal(ordered[at], hashes, out=hit)
+    return at, hit
+
+
 def _select_hashed(ids: list[str], names: list[str | None], wanted: _Wanted) -> Selection:
     # every record's id, sorted by hash: the first record of each id, and conflicting duplicates refused
     id_array = _objects(ids)
@@ -340,10 +351,7 @@ def _select_hashed(ids: list[str], names: list[str | None], wanted: _Wanted) -> 
     wanted_list = wanted if isinstance(wanted, list) else list(wanted)
     wanted_array = _objects(wanted_list)
     wanted_hashes = _hashes(wanted_list)
-    at = np.minimum(np.searchsorted(distinct, wanted_hashes), max(distinct.size - 1, 0))
-    hit = np.zeros(wanted_array.size, dtype=np.bool_)
-    if distinct.size:
-        np.equal(distinct[at], wanted_hashes, out=hit)
+    at, hit = _lookup(distinct, wanted_hashes)
     records = owner[at[hit]]
     if not _all_equal(wanted_array[hit], id_array[records]):
         raise _Collision
@@ -378,9 +386,8 @@ def positions(values: Sequence[str], keys: Sequence[str]) -> npt.NDArray[np.int6
     found = np.full(value_array.size, -1, dtype=np.int64)
     if not key_array.size or not value_array.size:
         return found
-    value_hashes = _hashes(values)
-    at = np.minimum(np.searchsorted(ordered, value_hashes), ordered.size - 1)
-    hit = np.flatnonzero(ordered[at] == value_hashes)
+    at, mask = _lookup(ordered, _hashes(values))
+    hit = np.flatnonzero(mask)
     found[hit] = order[at[hit]]
     if _runs(ordered).all() and _all_equal(value_array[hit], key_array[found[hit]]):
         return found
