@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import DamerauLevenshtein, Indel
 
 from benchmarks.names import names as handle_names
 from sockpuppet import engine
@@ -175,25 +175,38 @@ def test_tiny_chunks_and_passes(
     threshold=thresholds,
     small_pairs=st.sampled_from([0, 1 << 14]),
     skip=st.sampled_from([1, 1 << 40]),
+    near=st.sampled_from([0, 1 << 40]),
     block_cells=st.sampled_from([8, 1 << 20]),
     workers=st.sampled_from([1, 2]),
 )
 def test_direct_paths_equal_reference(
-    names: list[str], threshold: float, small_pairs: int, skip: int, block_cells: int, workers: int
+    names: list[str], threshold: float, small_pairs: int, skip: int, near: int, block_cells: int, workers: int
 ) -> None:
     # GIVEN the direct paths (one call, or bands of one row or of all rows, on one or two threads), with the
-    # integer distance cutoff taken whenever it cuts a pair or never WHEN searched
+    # integer distance cutoff taken whenever it cuts a pair or never, and the one call's Indel bound followed by
+    # scoring only the pairs within it always or only when none is WHEN searched
     # THEN exactly the reference pairs and floats
     with pytest.MonkeyPatch.context() as patch:
         for constant, value in {
             "SMALL_PAIRS": small_pairs,
             "SMALL_SKIP": skip,
+            "SMALL_NEAR": near,
             "BLOCK_CELLS": block_cells,
             "PARALLEL_WORK": 1,
         }.items():
             patch.setattr(engine, constant, value)
         found = as_tuples(similar_name_pairs(names, threshold, workers=workers))
     assert found == expected_pairs(names, threshold)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    left=st.one_of(small_alphabet, handles, unicode_names, long_or_short),
+    right=st.one_of(small_alphabet, handles, unicode_names, long_or_short),
+)
+def test_indel_bound_of_the_small_path(left: str, right: str) -> None:
+    # GIVEN any two names WHEN rapidfuzz measures them THEN Indel <= 2 * Damerau-Levenshtein (the small path's bound)
+    assert Indel.distance(left, right) <= 2 * DamerauLevenshtein.distance(left, right)
 
 
 def test_score_from_distance_is_rapidfuzz_score() -> None:

@@ -50,7 +50,10 @@ single-thread ``cdist`` of the names with themselves (the naive baseline), and u
 thresholds (where the search would score nearly every pair too) in bands of rows checked against the deadline.
 When enough pairs differ in length by more than the longest name's budget ``k``, these calls compute integer
 distances with ``score_cutoff=k`` (rapidfuzz answers those pairs from the lengths alone) and the score
-``1.0 - d / M`` in float64, the operations rapidfuzz performs, bit for bit.
+``1.0 - d / M`` in float64, the operations rapidfuzz performs, bit for bit. At thresholds above about 0.5 the one
+call first bounds every pair by its Indel distance (bit-parallel, ~20x cheaper): every Damerau-Levenshtein
+operation is at most two insertions or deletions, so ``Indel <= 2 * DL``, and a pair with ``Indel > 2k`` cannot
+pass; only the others are scored (``cpdist``), when they are few.
 
 Hashing: a polynomial hash modulo ``2**64`` over code points; the hash of a string with positions
 ``d_1 < ... < d_D`` deleted is ``P[L] B^-D + sum_i (P[d_i] B^-(i-1) - P[d_i + 1] B^-i)`` from the prefix hashes
@@ -92,7 +95,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import DamerauLevenshtein, Indel
 
 from sockpuppet.errors import DeadlineExceeded, InputError
 
@@ -128,6 +131,8 @@ SMALL_NAMES = 1 << 11
 SMALL_SKIP = 8
 """The small path computes integer distances with a cutoff when at least one pair in this many is left out by the
 lengths alone (below that the extra array operations cost more than the pairs they skip)."""
+SMALL_NEAR = 2
+"""The one-call small path scores only the pairs within the Indel bound when at most one pair in this many is."""
 SMALL_SCAN = 1 << 11
 """A group whose scan computes at most this many cells is scanned without estimating the filter's cost."""
 MAX_COMBINATIONS = 1 << 14
@@ -1005,12 +1010,32 @@ def _small_pairs(
     answers those pairs without scoring them (as ``k + 1``). The score is then ``1.0 - d / M`` in float64, the
     operations rapidfuzz itself performs (bit-identical), and a cut pair cannot pass: ``k`` is the largest budget of
     any length, so ``k + 1`` exceeds the pair's own budget. Otherwise the normalized similarity is computed directly.
+
+    Before that, when ``2k`` is below the longest length (thresholds above about 0.5), one Indel ``cdist`` with
+    ``score_cutoff=2k`` bounds every pair: a pair over ``2k`` has a Damerau-Levenshtein distance over ``k`` and
+    cannot pass. When at most one pair in ``SMALL_NEAR`` is within the bound, only those are scored, by ``cpdist``
+    with rapidfuzz's normalized similarity (the same scores as ``cdist``).
     """
     a, b, flat = _upper(len(names))
     lengths = list(map(len, names))
     budget = _budget(max(lengths), float(min_similarity))
     if budget < 0:
         return a[:0], b[:0], np.empty(0)
+    if 2 * budget < max(lengths):
+        # Indel <= 2 * DL (a substitution or a transposition is one deletion and one insertion): pairs over 2k
+        # cannot pass. Bit-parallel Indel costs a few percent of Damerau-Levenshtein.
+        indel = process.cdist(
+            names, names, scorer=Indel.distance, score_cutoff=2 * budget, dtype=np.int32, workers=1
+        ).take(flat)
+        near = np.flatnonzero(indel <= 2 * budget)
+        if near.size * SMALL_NEAR <= a.size:
+            objects = np.array(names, dtype=object)
+            a, b = a[near], b[near]
+            score = process.cpdist(
+                objects[a], objects[b], scorer=DamerauLevenshtein.normalized_similarity, dtype=np.float64, workers=1
+            )
+            keep = np.flatnonzero(score > min_similarity)
+            return a[keep], b[keep], score[keep]
     if _cut_pays(lengths, budget, a.size):
         distance = process.cdist(
             names, names, scorer=DamerauLevenshtein.distance, score_cutoff=budget, dtype=np.int32, workers=1
