@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import gzip
+import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sockpuppet_api.body import BodyLimits, decode_body, gunzip_bounded
 from sockpuppet_api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -36,6 +39,56 @@ def test_gunzip_rejects_invalid_or_truncated_data(data: bytes) -> None:
     with pytest.raises(BadRequest) as caught:
         gunzip_bounded(data, 5000)
     assert caught.value.code == "invalid_gzip"
+
+
+def zlib_gunzip(data: bytes, limit: int) -> tuple[str, bytes | str]:
+    """The oracle: the same member loop with the standard library's zlib, as ``("ok", bytes)`` or
+    ``("error", code: message)``."""
+    out = b""
+    try:
+        while True:
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            out += inflater.decompress(data, limit + 1 - len(out))
+            if len(out) > limit:
+                return "error", "decoded_body_too_large"
+            if not inflater.eof:
+                return "error", "invalid_gzip: truncated gzip data"
+            data = inflater.unused_data
+            if not data.strip(b"\x00"):
+                return "ok", out
+    except zlib.error as exc:
+        return "error", f"invalid_gzip: {exc}"
+
+
+@st.composite
+def damaged_gzip(draw: st.DrawFn) -> bytes:
+    """gzip members (some concatenated, some zero-padded) with bytes overwritten, cut or appended."""
+    members = draw(st.lists(st.binary(max_size=300) | st.sampled_from([b"ab" * 400, b"{}"]), min_size=1, max_size=3))
+    data = bytearray(b"".join(gzip.compress(member, mtime=0) for member in members))
+    data += b"\x00" * draw(st.integers(0, 3))
+    for _ in range(draw(st.integers(0, 3))):
+        action = draw(st.sampled_from(["set", "cut", "append"]))
+        if action == "set" and data:
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        elif action == "cut":
+            del data[draw(st.integers(0, len(data))) :]
+        else:
+            data += draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(data=damaged_gzip(), limit=st.sampled_from([50, 5000]))
+def test_gunzip_accepts_refuses_and_reports_as_zlib(data: bytes, limit: int) -> None:
+    # GIVEN valid, concatenated, padded and damaged gzip (header flags, deflate blocks, CRC, length, truncation)
+    # WHEN gunzipped (zlib-ng) THEN exactly the standard zlib's outcome: the same bytes, or the same error and message
+    try:
+        outcome: tuple[str, bytes | str] = ("ok", gunzip_bounded(data, limit))
+    except PayloadTooLarge as exc:
+        outcome = ("error", exc.code)
+    except BadRequest as exc:
+        outcome = ("error", f"{exc.code}: {exc.details[0]['msg']}")
+    assert outcome == zlib_gunzip(data, limit)
 
 
 def test_decode_plain_base64_and_gzip_bodies() -> None:

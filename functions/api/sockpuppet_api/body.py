@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from zlib_ng import zlib_ng
 
 from sockpuppet_api.errors import BadRequest, PayloadTooLarge, UnprocessableEntity, UnsupportedMediaType
 
@@ -37,6 +37,9 @@ class BodyLimits:
 
 def gunzip_bounded(data: bytes, limit: int) -> bytes:
     """Decompress gzip ``data`` (one or more members) without ever holding more than ``limit + 1`` bytes.
+
+    With zlib-ng, which inflates about twice as fast as zlib and accepts, refuses and reports exactly as zlib does
+    (its inflate is zlib's, with the same messages).
 
     Parameters
     ----------
@@ -57,24 +60,26 @@ def gunzip_bounded(data: bytes, limit: int) -> bytes:
     PayloadTooLarge
         ``decoded_body_too_large`` when it decompresses to more than ``limit`` bytes.
     """
-    out = bytearray()
+    parts: list[bytes] = []
+    size = 0
     remaining = data
     try:
         while True:
-            inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            out += inflater.decompress(remaining, limit + 1 - len(out))
-            if len(out) > limit:
+            inflater = zlib_ng.decompressobj(zlib_ng.MAX_WBITS | 16)
+            parts.append(inflater.decompress(remaining, limit + 1 - size))
+            size += len(parts[-1])
+            if size > limit:
                 raise PayloadTooLarge(
                     "decoded_body_too_large",
                     f"the gunzipped request body is larger than {limit} bytes; {UPLOAD_HINT}",
                     details=[{"loc": ["body"], "msg": f"decompressed size exceeds {limit} bytes"}],
                 )
             if not inflater.eof:
-                raise zlib.error("truncated gzip data")
+                raise zlib_ng.error("truncated gzip data")
             remaining = inflater.unused_data
             if not remaining.strip(b"\x00"):
-                return bytes(out)
-    except zlib.error as exc:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+    except zlib_ng.error as exc:
         raise BadRequest(
             "invalid_gzip",
             "the request body says Content-Encoding: gzip but is not valid gzip",
