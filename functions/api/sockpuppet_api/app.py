@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from sockpuppet import DeadlineExceeded, InputError
 from sockpuppet_api import job_routes, openapi, service
 from sockpuppet_api.body import BodyLimits, JsonBodyResolver
+from sockpuppet_api.columnar import decode_pairs_body
 from sockpuppet_api.config import settings
 from sockpuppet_api.errors import (
     ApiError,
@@ -94,6 +95,7 @@ app = JsonBodyResolver(
     limits=BodyLimits(
         max_inline_bytes=settings.max_inline_body_bytes, max_decoded_bytes=settings.max_decoded_body_bytes
     ),
+    fast_decoders={("POST", PAIRS_PATH): decode_pairs_body},  # inline records straight into columns
     enable_validation=True,
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -166,12 +166,18 @@ def _too_large(limit: int) -> PayloadTooLarge:
     )
 
 
-class JsonRequestEvent(APIGatewayProxyEventV2):
-    """HTTP API v2 event whose body is decoded (base64, gzip) and checked once, then parsed with orjson."""
+FastDecoder = Callable[[bytes], "dict[str, Any] | None"]
+"""A route's own decoder of its usual bodies: the document, or ``None`` to have the body parsed with orjson."""
 
-    def __init__(self, data: dict[str, Any], *, limits: BodyLimits) -> None:
+
+class JsonRequestEvent(APIGatewayProxyEventV2):
+    """HTTP API v2 event whose body is decoded (base64, gzip) and checked once, then parsed (``fast_decoder`` first,
+    when the route has one, else or when it declines, orjson)."""
+
+    def __init__(self, data: dict[str, Any], *, limits: BodyLimits, fast_decoder: FastDecoder | None = None) -> None:
         super().__init__(data, orjson.loads)
         self.limits = limits
+        self.fast_decoder = fast_decoder
 
     @cached_property
     def body_bytes(self) -> bytes:
@@ -209,7 +215,9 @@ class JsonRequestEvent(APIGatewayProxyEventV2):
                 "the request body is empty; send a JSON object",
                 details=[{"loc": ["body"], "msg": "empty"}],
             )
-        document = orjson.loads(self.body_bytes)
+        document = self.fast_decoder(self.body_bytes) if self.fast_decoder is not None else None
+        if document is None:
+            document = orjson.loads(self.body_bytes)
         if not isinstance(document, dict):
             raise UnprocessableEntity(
                 "validation_error",
@@ -231,11 +239,24 @@ class JsonBodyResolver(APIGatewayHttpResolver):
     Powertools' request validation runs before any user middleware, so the decoding has to live in the event
     class the resolver builds: that is the one method overridden here. Responses whose body is ``bytes`` are sent
     as they are (base64 in the proxy result), also with a JSON content type.
+
+    ``fast_decoders`` maps ``(method, path)`` of a route to its own decoder of usual bodies (see
+    :data:`FastDecoder`).
     """
 
-    def __init__(self, *, limits: BodyLimits, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        limits: BodyLimits,
+        fast_decoders: Mapping[tuple[str, str], FastDecoder] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(serializer=_serialize, **kwargs)
         self.limits = limits
+        self.fast_decoders = dict(fast_decoders or {})
 
     def _to_proxy_event(self, event: dict[str, Any]) -> JsonRequestEvent:
-        return JsonRequestEvent(event, limits=self.limits)
+        proxy_event = JsonRequestEvent(event, limits=self.limits)
+        if self.fast_decoders:
+            proxy_event.fast_decoder = self.fast_decoders.get((proxy_event.http_method.upper(), proxy_event.path))
+        return proxy_event
