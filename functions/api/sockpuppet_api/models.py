@@ -5,7 +5,8 @@ is a 422 instead of a silently ignored parameter. The *records* inside ``posts``
 by Pydantic: they are passed through untouched (``SkipValidation``) and validated by the ``sockpuppet`` library,
 which accepts the contract's value forms, ignores extra fields and reports problems as
 ``["body", "posts", 3, "author_id"]`` — one pass in C-speed comprehensions instead of a model per record. Their
-JSON Schema is still published for clients and fuzzers.
+JSON Schema is still published for clients and fuzzers. (On the pairs route, records of the usual shape arrive
+already as the library's columns: see :mod:`sockpuppet_api.columnar`.)
 """
 
 from __future__ import annotations
