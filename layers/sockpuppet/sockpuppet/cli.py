@@ -29,6 +29,7 @@ import numpy as np
 import orjson
 
 from sockpuppet import __version__
+from sockpuppet.collector import collector_paused
 from sockpuppet.engine import PairArrays, similar_name_pairs
 from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.hashtags import normalize_hashtag
@@ -435,7 +436,8 @@ def run_pairs(args: argparse.Namespace) -> int:
             signal_inputs=inputs,
         )
     result = build_result(matched, found, max_pairs=args.max_pairs, with_groups=args.groups)
-    _write_to(result, fmt, dict(zip(matched.ids, matched.names, strict=True)), args.output)
+    with collector_paused():  # the named pairs, the screen names and the document's pieces: no cycles
+        _write_to(result, fmt, dict(zip(matched.ids, matched.names, strict=True)), args.output)
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from sockpuppet import engine
+from sockpuppet.collector import collector_paused
 from sockpuppet.columns import AccountColumns, PostColumns, Selection, first_names
 from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.groups import groups_from_pairs
@@ -248,10 +249,9 @@ RESULT_CHUNK_PAIRS = 1 << 16
 
 
 def _id_pairs(
-    ids: list[str], first: np.ndarray, second: np.ndarray, score: np.ndarray, deadline: float | None
+    id_array: np.ndarray, first: np.ndarray, second: np.ndarray, score: np.ndarray, deadline: float | None
 ) -> list[Pair]:
     """``(id1, id2, similarity)`` tuples, built in chunks of :data:`RESULT_CHUNK_PAIRS` between deadline checks."""
-    id_array = np.array(ids, dtype=object)
     pairs: list[Pair] = []
     for start in range(0, first.size, RESULT_CHUNK_PAIRS):
         if deadline is not None and time.monotonic() > deadline:
@@ -308,20 +308,22 @@ def build_result(
     score = np.asarray(found.score, dtype=np.float64)
     pair_count = int(first.size)
     keep = pair_count if limit is None else min(limit, pair_count)
-    pairs = _id_pairs(ids, first[:keep], second[:keep], score[:keep], deadline)
-    groups = None
-    if with_groups:
-        groups = [[ids[i] for i in group] for group in groups_from_pairs(len(ids), first, second)]
-    extra: dict[str, Any] = {}
-    if matched.signal_inputs is not None:
-        found_signals = compute_signals(
-            matched.signal_inputs, ids=ids, names=matched.names, name_pairs=(first, second, score)
-        )
-        extra = {
-            "co_hashtag_pairs": found_signals.co_hashtag_pairs,
-            "creation_bursts": found_signals.creation_bursts,
-            "clusters": found_signals.clusters,
-        }
+    id_array = np.asarray(ids, dtype=object)  # one object array for the pairs and the signals
+    with collector_paused():  # one tuple per pair, one dict per cluster member: nothing forms a cycle
+        pairs = _id_pairs(id_array, first[:keep], second[:keep], score[:keep], deadline)
+        groups = None
+        if with_groups:
+            groups = [[ids[i] for i in group] for group in groups_from_pairs(len(ids), first, second)]
+        extra: dict[str, Any] = {}
+        if matched.signal_inputs is not None:
+            found_signals = compute_signals(
+                matched.signal_inputs, ids=id_array, names=matched.names, name_pairs=(first, second, score)
+            )
+            extra = {
+                "co_hashtag_pairs": found_signals.co_hashtag_pairs,
+                "creation_bursts": found_signals.creation_bursts,
+                "clusters": found_signals.clusters,
+            }
     return SimilarAccountsResult(
         similar_account_pairs=pairs,
         pair_count=pair_count,

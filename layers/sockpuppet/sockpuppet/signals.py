@@ -31,10 +31,8 @@ Times are integer microseconds (:mod:`sockpuppet.times`), so "differ by at most 
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, count
 from operator import itemgetter
@@ -43,6 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sockpuppet.collector import collector_paused
 from sockpuppet.columns import AccountColumns, PostColumns, positions
 from sockpuppet.errors import InputError, Loc
 from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
@@ -575,9 +574,9 @@ def co_hashtag_tuples(found: CoHashtagArrays, tag_names: Sequence[str], ids: Seq
     """The pairs as ``(id_a, id_b, |S|, sorted(S))``."""
     flat = np.array(tag_names, dtype=object)[found.tags].tolist()
     ptr = found.tag_ptr.tolist()
-    id_array = np.array(ids, dtype=object)
+    id_array = np.asarray(ids, dtype=object)
     firsts, seconds = id_array[found.first].tolist(), id_array[found.second].tolist()
-    with _collector_paused():
+    with collector_paused():
         return [
             (a, b, end - begin, flat[begin:end])
             for a, b, begin, end in zip(firsts, seconds, ptr[:-1], ptr[1:], strict=True)
@@ -586,7 +585,7 @@ def co_hashtag_tuples(found: CoHashtagArrays, tag_names: Sequence[str], ids: Seq
 
 def burst_dicts(found: BurstArrays, ids: Sequence[str]) -> list[dict[str, Any]]:
     """The bursts as ``{"start", "end", "account_ids"}`` (ISO 8601 UTC times)."""
-    id_array = np.array(ids, dtype=object)
+    id_array = np.asarray(ids, dtype=object)
     members = id_array[found.order].tolist()
     ptr = found.ptr.tolist()
     return [
@@ -870,20 +869,6 @@ class SignalResults:
     clusters: list[dict[str, Any]] | None
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many small acyclic result objects are built: each collection it
-    would start on the way re-scans every live container (the inputs' columns included), which costs more than the
-    building itself at a million members."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def compute_signals(
     inputs: SignalInputs,
     *,
@@ -907,7 +892,8 @@ def compute_signals(
     SignalResults
         JSON-ready lists for what was asked.
     """
-    with _collector_paused():  # builds one dict or list per member, pair and burst: nothing forms a cycle
+    with collector_paused():  # builds one dict or list per member, pair and burst: nothing forms a cycle
+        ids = np.asarray(ids, dtype=object)  # one object array for every lookup below (no copy if given one)
         signals = inputs.signals
         co_options = signals.co_hashtag or CoHashtagOptions()
         burst_options = signals.creation_bursts or BurstOptions()
@@ -1018,8 +1004,8 @@ def cluster_evidence(
     stamps = np.full(members.size, None, dtype=object)
     timed_rows = np.flatnonzero(timed)
     stamps[timed_rows] = format_times(micros[members[timed_rows]])
-    id_array = np.array(ids, dtype=object)
-    name_array = np.array(names, dtype=object) if len(names) else np.zeros(0, dtype=object)
+    id_array = np.asarray(ids, dtype=object)
+    name_array = np.asarray(names, dtype=object) if len(names) else np.zeros(0, dtype=object)
     member_ids = id_array[members].tolist()
     member_dicts = [
         {"id": ident, "screen_name": name, "created_at": stamp}
