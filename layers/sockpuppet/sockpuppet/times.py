@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "MICROS",
@@ -261,9 +262,10 @@ def parse_spans(
         block = None  # all the values back to back (joined strings): the grid is a view
         if same.size == n and data.size >= first + width * n and np.array_equal(begin, first + width * same):
             block = data[first : first + width * n].reshape(n, width)
+        windows = sliding_window_view(data, width)  # row i: the width bytes from offset i (a view)
         for start in range(0, same.size, _CHUNK):
             rows = same[start : start + _CHUNK]
-            grid = block[start : start + _CHUNK] if block is not None else data[begin[rows, None] + np.arange(width)]
+            grid = block[start : start + _CHUNK] if block is not None else windows[begin[rows]]
             digits = grid - np.uint8(ord("0"))  # wraps around below "0": only 0-9 are digits
             is_digit = digits <= 9
             ok = np.zeros(rows.size, dtype=np.bool_)
