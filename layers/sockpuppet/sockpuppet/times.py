@@ -138,6 +138,8 @@ def parse_time(value: Any) -> int | None:
 
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 _KIND = {str: 1, int: 2, type(None): 3}
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+"""Days of each month (index 1-12) in a common year."""
 _CHUNK = 1 << 14
 """Values converted in one numpy step (bounds the temporary digit grids to a few MiB)."""
 _WIDEST = 40
@@ -187,18 +189,17 @@ def _iso(
         & (grid[:, 13] == ord(":"))
         & (grid[:, 16] == ord(":"))
     )
-    d = digits[:, :19].astype(np.int64)
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month = d[:, 5] * 10 + d[:, 6]
-    day = d[:, 8] * 10 + d[:, 9]
-    hour, minute, second = (d[:, i] * 10 + d[:, i + 1] for i in (11, 14, 17))
+    d = digits[:, :19].T.astype(np.int32)  # one contiguous row per character position (all fit in int32)
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month = d[5] * 10 + d[6]
+    day = d[8] * 10 + d[9]
+    hour, minute, second = (d[i] * 10 + d[i + 1] for i in (11, 14, 17))
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] + (
-        leap & (month == 2)
-    )
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
     ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
     ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    micros = (_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second) * MICROS
+    days = _days_from_civil(year.astype(np.int64), month.astype(np.int64), day.astype(np.int64))
+    micros = (days * 86400 + (hour * 3600 + minute * 60 + second)) * MICROS
     # the tail after the seconds: one of nothing, Z or +HH:MM/-HH:MM, after an optional .fraction
     tail_ok = np.zeros(rows, dtype=np.bool_)
     tail_us = np.zeros(rows, dtype=np.int64)
