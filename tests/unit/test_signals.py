@@ -208,12 +208,37 @@ def test_arrays_many_posts_per_account(events: list[tuple[int, int, int]], windo
     # GIVEN dense events (few accounts, many posts each, many identical times, one hashtag more frequent: the sweep
     # leaves it out and tests only the candidate pairs for it) WHEN swept on columns
     # THEN the pairs equal the all-pairs definition
+    _assert_all_pairs_definition(events, n_accounts=6, window=window, min_shared=min_shared)
+
+
+_one_account = st.tuples(
+    st.lists(st.integers(0, 12), min_size=1, max_size=3).filter(lambda times: len(times) == 1 or times[0] % 3 == 0),
+    st.lists(st.tuples(st.integers(0, 12), st.integers(1, 2)), max_size=3),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(accounts=st.lists(_one_account, max_size=12), window=st.integers(0, 6), min_shared=st.integers(2, 3))
+def test_arrays_mostly_one_post_per_account(
+    accounts: list[tuple[list[int], list[tuple[int, int]]]], window: int, min_shared: int
+) -> None:
+    # GIVEN accounts that mostly post the frequent hashtag 0 once (some several times) plus a few other hashtags, so
+    # the candidate pairs compare two single times or search the events, with ties at the window
+    events = [(a, t, 0) for a, (heavy, _) in enumerate(accounts) for t in heavy]
+    events += [(a, t, tag) for a, (_, light) in enumerate(accounts) for t, tag in light]
+    # WHEN swept on columns THEN the pairs equal the all-pairs definition
+    _assert_all_pairs_definition(events, n_accounts=max(len(accounts), 1), window=window, min_shared=min_shared)
+
+
+def _assert_all_pairs_definition(
+    events: list[tuple[int, int, int]], *, n_accounts: int, window: int, min_shared: int
+) -> None:
     account, time, tag = (
         (np.array(column, dtype=np.int64) for column in zip(*events, strict=True))
         if events
         else (np.zeros(0, dtype=np.int64),) * 3
     )
-    found = co_hashtag_arrays(account, time, tag, n_accounts=6, window=window, min_shared=min_shared)
+    found = co_hashtag_arrays(account, time, tag, n_accounts=n_accounts, window=window, min_shared=min_shared)
     shared: dict[tuple[int, int], set[int]] = {}
     for a, ta, ha in events:
         for b, tb, hb in events:

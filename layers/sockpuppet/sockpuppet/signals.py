@@ -243,29 +243,49 @@ def _pairs_within(
     first: Int64Array, second: Int64Array, account: Int64Array, time: Int64Array, *, n_accounts: int, window: int
 ) -> npt.NDArray[np.bool_]:
     """Whether accounts ``first[i]`` and ``second[i]`` have events (of one hashtag: ``account``, ``time``) at most
-    ``window`` apart: each event of the account with fewer events looks up the other's first event at or after
-    ``time - window``."""
+    ``window`` apart.
+
+    Two accounts with one event each (the usual case for the matched hashtag) compare their two times; otherwise
+    each event of the account with fewer events looks up the other's first event at or after ``time - window``.
+    """
     share = np.zeros(first.size, dtype=np.bool_)
     if not first.size or not account.size:
         return share
-    moments = np.unique(time)
-    rank = np.searchsorted(moments, time)
-    span = moments.size + 1  # account * span + rank orders the events by (account, time)
-    key = account * span + rank
-    order = np.argsort(key, kind="stable")
-    sorted_key, sorted_account, sorted_time = key[order], account[order], time[order]
     count = np.bincount(account, minlength=n_accounts)
     swap = count[first] > count[second]
     small, large = np.where(swap, second, first), np.where(swap, first, second)
+    event_of = np.zeros(n_accounts, dtype=np.int64)
+    event_of[account] = np.arange(account.size)  # the event of each account that has exactly one
+    single = (count[small] == 1) & (count[large] == 1)
+    one = np.flatnonzero(single)
+    share[one] = np.abs(time[event_of[small[one]]] - time[event_of[large[one]]]) <= window
+    rest = np.flatnonzero(~single & (count[small] > 0))
+    if rest.size:
+        share[rest] = _events_within(small[rest], large[rest], account, time, count, window=window)
+    return share
+
+
+def _events_within(
+    small: Int64Array, large: Int64Array, account: Int64Array, time: Int64Array, count: Int64Array, *, window: int
+) -> npt.NDArray[np.bool_]:
+    """For each pair, whether an event of ``small[i]`` has one of ``large[i]`` within ``window``: binary searches
+    in the events sorted by (account, time)."""
+    moments = np.sort(time)
+    moments = moments[_dedupe_sorted((moments,))]  # np.unique hashes: many times slower on a million distinct ones
+    span = moments.size + 1  # account * span + rank orders the events by (account, time)
+    key = account * span + np.searchsorted(moments, time)
+    order = np.argsort(key)
+    sorted_key, sorted_account, sorted_time = key[order], account[order], time[order]
     lengths = count[small]
-    begin = np.searchsorted(sorted_key, small * span)
-    pair = np.repeat(np.arange(first.size), lengths)
+    begin = (np.cumsum(count) - count)[small]  # each account's first event in that order
+    pair = np.repeat(np.arange(small.size), lengths)
     event = np.repeat(begin - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
     at = sorted_time[event]
     other = large[pair]
     found = np.searchsorted(sorted_key, other * span + np.searchsorted(moments, at - window))
     clipped = np.minimum(found, sorted_key.size - 1)
     near = (found < sorted_key.size) & (sorted_account[clipped] == other) & (sorted_time[clipped] <= at + window)
+    share = np.zeros(small.size, dtype=np.bool_)
     share[pair[near]] = True
     return share
 
