@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sockpuppet import InputError, co_hashtag_pairs, creation_bursts, find_similar_accounts, read_accounts, read_posts
 from sockpuppet.loaders import read_account_columns, read_post_columns
-from sockpuppet.signals import burst_arrays, co_hashtag_arrays, parse_signals, stable_argsort
+from sockpuppet.signals import _distinct_rows, burst_arrays, co_hashtag_arrays, parse_signals, stable_argsort
 from tests.signals_oracle import oracle_bursts, oracle_clusters, oracle_co_hashtag
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -250,6 +250,23 @@ def _assert_all_pairs_definition(
         for i, (a, b) in enumerate(zip(found.first.tolist(), found.second.tolist(), strict=True))
     ]
     assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 5)), max_size=50),
+    scale=st.sampled_from([1, 3, 1 << 20, 1 << 40]),
+    offset=st.sampled_from([0, -7, 1 << 30]),
+)
+def test_distinct_rows_by_bitmap_or_sort(rows: list[tuple[int, int]], scale: int, offset: int) -> None:
+    # GIVEN rows of two integer keys spread over a small range (read from a bitmap) or a wide one (sorted)
+    keys = [(a * scale + offset, b) for a, b in rows]
+    first = np.array([a for a, _ in keys], dtype=np.int64)
+    second = np.array([b for _, b in keys], dtype=np.int64)
+    # WHEN the distinct rows are taken
+    got = list(zip(*(column.tolist() for column in _distinct_rows((first, second))), strict=True)) if keys else []
+    # THEN they are the sorted set of rows
+    assert got == sorted(set(keys))
 
 
 def test_bursts_on_columns_with_ties_and_gaps() -> None:

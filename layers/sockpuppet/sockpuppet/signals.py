@@ -134,6 +134,10 @@ def _dedupe_sorted(keys: Sequence[Int64Array]) -> npt.NDArray[np.bool_]:
 
 
 _PACK_LIMIT = 1 << 62
+_BITMAP_PER_ROW = 16
+"""Distinct packed rows are read from a byte per possible value when there are at most this many per row..."""
+_BITMAP_MIN = 1 << 20
+"""...or at most this many in all (else they are sorted)."""
 
 
 def _pack(keys: Sequence[Int64Array]) -> tuple[Int64Array, list[int], list[int]] | None:
@@ -172,8 +176,14 @@ def _distinct_rows(keys: Sequence[Int64Array]) -> tuple[Int64Array, ...]:
         first = _dedupe_sorted(columns)
         return tuple(column[first] for column in columns)
     values, lows, spans = packed
-    values = np.sort(values)
-    values = values[_dedupe_sorted((values,))]
+    size = int(values.max()) + 1 if values.size else 0
+    if size <= max(_BITMAP_PER_ROW * values.size, _BITMAP_MIN):
+        seen = np.zeros(size, dtype=np.bool_)  # a small range: mark the values, read them back in order (no sort)
+        seen[values] = True
+        values = np.flatnonzero(seen)
+    else:
+        values = np.sort(values)
+        values = values[_dedupe_sorted((values,))]
     out = []
     for low, span in zip(lows, spans, strict=True):
         digit, values = np.divmod(values, span)
