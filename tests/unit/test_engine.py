@@ -160,6 +160,7 @@ def test_tiny_chunks_and_passes(
             "PARALLEL_SORT": 1,
             "EXPAND_PAIRS": 2,
             "SMALL_PAIRS": 0,
+            "SMALL_BOUNDED_PAIRS": 0,
             "SMALL_NAMES": 0,
             "SMALL_SCAN": 0,
         }
@@ -174,13 +175,21 @@ def test_tiny_chunks_and_passes(
     names=name_lists,
     threshold=thresholds,
     small_pairs=st.sampled_from([0, 1 << 14]),
+    bounded_pairs=st.sampled_from([0, 1 << 17]),
     skip=st.sampled_from([1, 1 << 40]),
     near=st.sampled_from([0, 1 << 40]),
     block_cells=st.sampled_from([8, 1 << 20]),
     workers=st.sampled_from([1, 2]),
 )
 def test_direct_paths_equal_reference(
-    names: list[str], threshold: float, small_pairs: int, skip: int, near: int, block_cells: int, workers: int
+    names: list[str],
+    threshold: float,
+    small_pairs: int,
+    bounded_pairs: int,
+    skip: int,
+    near: int,
+    block_cells: int,
+    workers: int,
 ) -> None:
     # GIVEN the direct paths (one call, or bands of one row or of all rows, on one or two threads), with the
     # integer distance cutoff taken whenever it cuts a pair or never, and the one call's Indel bound followed by
@@ -189,6 +198,7 @@ def test_direct_paths_equal_reference(
     with pytest.MonkeyPatch.context() as patch:
         for constant, value in {
             "SMALL_PAIRS": small_pairs,
+            "SMALL_BOUNDED_PAIRS": bounded_pairs,
             "SMALL_SKIP": skip,
             "SMALL_NEAR": near,
             "BLOCK_CELLS": block_cells,

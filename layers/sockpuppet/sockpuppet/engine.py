@@ -131,6 +131,9 @@ SMALL_NAMES = 1 << 11
 SMALL_SKIP = 8
 """The small path computes integer distances with a cutoff when at least one pair in this many is left out by the
 lengths alone (below that the extra array operations cost more than the pairs they skip)."""
+SMALL_BOUNDED_PAIRS = 1 << 17
+"""Up to this many pairs (and ``BLOCK_WORK``), a threshold whose Indel bound ``2k`` is below the longest name also
+takes the one-call path: the bound leaves few pairs to score (300 names at 0.5: one in twenty)."""
 SMALL_NEAR = 2
 """The one-call small path scores only the pairs within the Indel bound when at most one pair in this many is."""
 SMALL_SCAN = 1 << 11
@@ -974,20 +977,21 @@ def similar_name_pairs(
 def _direct(names: list[str], min_similarity: float) -> Literal["one", "bands"] | None:
     """Whether distinct names are scored pair by pair in input order, skipping the search's bookkeeping.
 
-    ``"one"``: few enough pairs (``SMALL_PAIRS``, and ``BLOCK_WORK`` for the deadline) for one call on the calling
-    thread. ``"bands"``: up to ``SMALL_NAMES`` names at a low threshold (a budget of at least half the longest
-    name: the filter's subsequences would be at most half a name, its buckets crowded, and few pairs are apart by
-    more than the budget in length), where the search would score nearly every pair anyway; one row of names must
-    fit in ``BLOCK_WORK``. ``None``: the search (:func:`distinct_pairs`).
+    ``"one"``: few enough pairs (``SMALL_PAIRS``, or ``SMALL_BOUNDED_PAIRS`` when the Indel bound of
+    :func:`_small_pairs` applies, and ``BLOCK_WORK`` for the deadline) for one call on the calling thread.
+    ``"bands"``: up to ``SMALL_NAMES`` names at a low threshold (a budget of at least half the longest name: the
+    filter's subsequences would be at most half a name, its buckets crowded, and few pairs are apart by more than
+    the budget in length), where the search would score nearly every pair anyway; one row of names must fit in
+    ``BLOCK_WORK``. ``None``: the search (:func:`distinct_pairs`).
     """
     pairs = len(names) * (len(names) - 1) // 2
-    work = max(map(len, names)) ** 2
-    if pairs <= SMALL_PAIRS and pairs * work <= BLOCK_WORK:
+    longest = max(map(len, names))
+    work = longest**2
+    bounded = 2 * _budget(longest, float(min_similarity)) < longest
+    if pairs * work <= BLOCK_WORK and (pairs <= SMALL_PAIRS or (pairs <= SMALL_BOUNDED_PAIRS and bounded)):
         return "one"
-    if len(names) <= SMALL_NAMES and len(names) * work <= BLOCK_WORK:
-        longest = math.isqrt(work)
-        if 2 * _budget(longest, float(min_similarity)) >= longest:
-            return "bands"
+    if len(names) <= SMALL_NAMES and len(names) * work <= BLOCK_WORK and not bounded:
+        return "bands"
     return None
 
 
