@@ -663,13 +663,14 @@ def co_hashtag_pairs(
     window = check_window(window_seconds, ("window_seconds",), positive=False)
     shared = check_count(min_shared, ("min_shared",), minimum=1)
     _check_match(hashtag_match)
-    post_columns, account_columns = _columns(posts, accounts)
-    ids = account_columns.select(post_columns.hashtag_author_ids(tag, match=hashtag_match)).ids
-    events = post_events(post_columns, ids, hashtag_match)
-    found = co_hashtag_arrays(
-        events.account, events.time, events.tag, n_accounts=len(ids), window=window, min_shared=shared
-    )
-    return co_hashtag_tuples(found, events.tag_names, ids)
+    with collector_paused():  # columns, id lists and result tuples: nothing forms a cycle
+        post_columns, account_columns = _columns(posts, accounts)
+        ids = account_columns.select(post_columns.hashtag_author_ids(tag, match=hashtag_match)).ids
+        events = post_events(post_columns, ids, hashtag_match)
+        found = co_hashtag_arrays(
+            events.account, events.time, events.tag, n_accounts=len(ids), window=window, min_shared=shared
+        )
+        return co_hashtag_tuples(found, events.tag_names, ids)
 
 
 def creation_bursts(
@@ -712,13 +713,14 @@ def creation_bursts(
     window = check_window(window_seconds, ("window_seconds",), positive=True)
     smallest = check_count(min_accounts, ("min_accounts",), minimum=2)
     _check_match(hashtag_match)
-    post_columns, account_columns = _columns(posts, accounts)
-    selection = account_columns.select(post_columns.hashtag_author_ids(tag, match=hashtag_match))
-    ids = selection.ids
-    micros, present = account_times(
-        account_columns, ids, what="creation_bursts needs the accounts' times", rows=selection.rows
-    )
-    return burst_dicts(burst_arrays(micros, present, window=window, min_accounts=smallest), ids)
+    with collector_paused():  # columns, id lists and result dicts: nothing forms a cycle
+        post_columns, account_columns = _columns(posts, accounts)
+        selection = account_columns.select(post_columns.hashtag_author_ids(tag, match=hashtag_match))
+        ids = selection.ids
+        micros, present = account_times(
+            account_columns, ids, what="creation_bursts needs the accounts' times", rows=selection.rows
+        )
+        return burst_dicts(burst_arrays(micros, present, window=window, min_accounts=smallest), ids)
 
 
 def _check_match(value: Any) -> None:
