@@ -77,14 +77,15 @@ def tsv_signal_inputs(
         def read_accounts() -> Table:
             return read_table(accounts, account_columns)
 
-    # the two files are independent: the accounts' times are read on a second thread (numpy releases the GIL)
+    # the two files are independent: the accounts' times, then the posts' times, are read on a second thread while
+    # this one joins the posts to the accounts (numpy releases the GIL in both)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = None
         if signals.creation_bursts is not None or signals.clusters:
             pending = pool.submit(lambda: _account_times(read_accounts(), matched))
         try:
             if signals.co_hashtag is not None or signals.clusters:
-                events = _events(read_posts(), matched)
+                events = _events(read_posts(), matched, pool)
             if pending is not None:
                 time, present = pending.result()
         except NotHandled:
@@ -98,18 +99,17 @@ def _times(table: Table, rows: npt.NDArray[np.int64]) -> ParsedTimes:
     return ParsedTimes.from_spans(table.data, begin, end, lambda rest: table.strings(begin[rest], end[rest]))
 
 
-def _events(table: Table, matched: TsvMatch) -> Events:
+def _events(table: Table, matched: TsvMatch, pool: ThreadPoolExecutor) -> Events:
     author_begin, author_end = table.bounds("author_id")
     if (author_end <= author_begin).any():
         raise NotHandled
     tag_begin, tag_end = table.bounds("hashtags")
     candidates = np.flatnonzero(~repost_flags(table) & (tag_end > tag_begin))
+    # the times of every candidate are parsed on the pool while the authors are joined; only P's must be times
+    parsing = pool.submit(_times, table, candidates)
     owner = _join(table.keys(author_begin[candidates], author_end[candidates]), matched)
     mine = owner >= 0
     rows, owner = candidates[mine], owner[mine]
-    times = _times(table, rows)
-    if times.invalid or not times.present.all():  # a needed time missing or unparseable: the general path says where
-        raise NotHandled
     fields = table.keys(tag_begin[rows], tag_end[rows], limit=MAX_HASHTAGS_BYTES)
     order, first, _ = key_groups(fields)
     field_of = np.empty(rows.size, dtype=np.int64)
@@ -125,7 +125,10 @@ def _events(table: Table, matched: TsvMatch) -> Events:
     starts = np.cumsum(field_length) - field_length
     offsets = np.repeat(starts[field_of] - (np.cumsum(lengths) - lengths), lengths)
     tag = field_tags[offsets + np.arange(offsets.size)]
-    return Events(np.repeat(owner, lengths), np.repeat(times.micros, lengths), tag, names)
+    times = parsing.result()
+    if any(mine[row] for row in times.invalid) or not times.present[mine].all():
+        raise NotHandled  # a needed time missing or unparseable: the general path says where
+    return Events(np.repeat(owner, lengths), np.repeat(times.micros[mine], lengths), tag, names)
 
 
 def _join(keys: Keys, matched: TsvMatch) -> npt.NDArray[np.int64]:
