@@ -34,6 +34,36 @@ def test_json_output_is_the_api_body(capsysbinary: pytest.CaptureFixture[bytes])
     assert all(n1 == names[a] and n2 == names[b] for a, n1, b, n2, _ in body["similar_account_pairs"])
 
 
+@pytest.mark.parametrize(("step", "threshold"), [(1, 0.8), (2, 0.8), (2048, 0.8), (2, 1.0)])
+def test_json_with_signals_is_the_library_body(
+    step: int, threshold: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the sample (planted clusters with co-hashtag and burst evidence; none at threshold 1) and JSON written
+    # a few pairs and clusters at a time
+    monkeypatch.setattr("sockpuppet.cli.WRITE_CLUSTERS", step)
+    monkeypatch.setattr("sockpuppet.cli.WRITE_PAIRS", step)
+    out = tmp_path / "out.json"
+    # WHEN `sockpuppet pairs` runs with every signal
+    signals = ["--co-hashtag", "--creation-bursts", "--clusters", "--min-similarity", str(threshold)]
+    assert main([*BASE, "--hashtag", "diedsuddenly", *signals, "--groups", "-o", str(out)]) == 0
+    # THEN the bytes are exactly the library's result (records path) with named pairs, indented
+    accounts = read_accounts(SAMPLE / "accounts.tsv")
+    result = find_similar_accounts(
+        read_posts(SAMPLE / "posts.tsv"),
+        accounts,
+        hashtag="diedsuddenly",
+        min_similarity=threshold,
+        with_groups=True,
+        signals={"co_hashtag": {}, "creation_bursts": {}, "clusters": True},
+    )
+    assert result.co_hashtag_pairs and result.creation_bursts
+    assert len(result.clusters or []) > 3 if threshold < 1 else result.clusters == []
+    names = {a["id"]: a["screen_name"] for a in accounts}
+    named = [[a, names[a], b, names[b], score] for a, b, score in result.similar_account_pairs]
+    body = {**result.to_dict(), "similar_account_pairs": named}
+    assert out.read_bytes() == orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+
 def test_csv_output_to_file(tmp_path: Path) -> None:
     # GIVEN --output pairs.csv WHEN run with --max-pairs 3 THEN a CSV with header and 3 rows
     out = tmp_path / "pairs.csv"

@@ -49,6 +49,8 @@ INSTALL_HINT = "pip install 'sockpuppet[cli]'"
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 WRITE_PAIRS = 8192
 """Pairs serialised per write of JSON output."""
+WRITE_CLUSTERS = 2048
+"""Clusters built, serialised and dropped per write of JSON output (:meth:`sockpuppet.signals.ClusterTable.dicts`)."""
 CSV_CHUNK_PAIRS = 1 << 16
 """Pairs joined per write of CSV output."""
 
@@ -305,18 +307,33 @@ def _write_json(result: SimilarAccountsResult, out: IO[bytes], screen_names: dic
     pairs: Sequence[Any] = result.similar_account_pairs
     if screen_names:
         pairs = _named(result.similar_account_pairs, screen_names)
-    rest = orjson.dumps(result.summary(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-    if not pairs:
-        out.write(b'{\n  "similar_account_pairs": [],\n')
-        out.write(memoryview(rest)[2:])
+    table = result.cluster_table
+    rest = orjson.dumps(result.summary(clusters=table is None), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    out.write(b'{\n  "similar_account_pairs": [')
+    if pairs:
+        out.write(b"\n")
+        _write_items(out, lambda start, stop: pairs[start:stop], len(pairs), WRITE_PAIRS)
+        out.write(b"\n  ")
+    out.write(b"],\n")
+    if table is None:
+        out.write(memoryview(rest)[2:])  # the summary (with any signals) written without a copy
         return
-    out.write(b'{\n  "similar_account_pairs": [\n')
-    for start in range(0, len(pairs), WRITE_PAIRS):
-        # an indented array of pairs is "[\n  [\n    ...\n  ],\n  ...\n]": keep the inside, one level deeper
-        piece = orjson.dumps(pairs[start : start + WRITE_PAIRS], option=orjson.OPT_INDENT_2)
+    out.write(memoryview(rest)[2:-3])  # the summary up to its closing "\n}\n"; "clusters" is its last key
+    out.write(b',\n  "clusters": [')
+    if len(table):
+        out.write(b"\n")
+        _write_items(out, table.dicts, len(table), WRITE_CLUSTERS)
+        out.write(b"\n  ")
+    out.write(b"]\n}\n")
+
+
+def _write_items(out: IO[bytes], items: Callable[[int, int], Sequence[Any]], count: int, step: int) -> None:
+    """Write ``count`` items as the inside of an indented array one level below the top, ``step`` at a time
+    (``items(start, stop)`` gives each piece)."""
+    for start in range(0, count, step):
+        # an indented array is "[\n  item,\n  ...\n]": keep the inside, one level deeper
+        piece = orjson.dumps(items(start, min(start + step, count)), option=orjson.OPT_INDENT_2)
         out.write((b",\n  " if start else b"  ") + piece[2:-2].replace(b"\n", b"\n  "))
-    out.write(b"\n  ],\n")
-    out.write(memoryview(rest)[2:])  # the summary (with any signals) written without a copy
 
 
 def _graphml(result: SimilarAccountsResult, screen_names: dict[str, str | None]) -> bytes:
@@ -435,7 +452,10 @@ def run_pairs(args: argparse.Namespace) -> int:
             authors_without_account=without,
             signal_inputs=inputs,
         )
-    result = build_result(matched, found, max_pairs=args.max_pairs, with_groups=args.groups)
+    # JSON output builds and writes the clusters a slice at a time; the other formats need them all
+    result = build_result(
+        matched, found, max_pairs=args.max_pairs, with_groups=args.groups, clusters_as_table=fmt == "json"
+    )
     with collector_paused():  # the named pairs, the screen names and the document's pieces: no cycles
         _write_to(result, fmt, dict(zip(matched.ids, matched.names, strict=True)), args.output)
     return 0

@@ -18,7 +18,15 @@ from sockpuppet.errors import DeadlineExceeded, InputError
 from sockpuppet.groups import groups_from_pairs
 from sockpuppet.hashtags import HashtagMatch, normalize_hashtag
 from sockpuppet.records import AccountRow
-from sockpuppet.signals import CoHashtagPair, SignalInputs, Signals, compute_signals, parse_signals, prepare_signals
+from sockpuppet.signals import (
+    ClusterTable,
+    CoHashtagPair,
+    SignalInputs,
+    Signals,
+    compute_signals,
+    parse_signals,
+    prepare_signals,
+)
 
 __all__ = [
     "MatchedAccounts",
@@ -59,6 +67,9 @@ class SimilarAccountsResult:
         each group in accounts-input order, groups ordered by their first member. ``None`` unless requested.
     co_hashtag_pairs, creation_bursts, clusters
         The coordination signals (:mod:`sockpuppet.signals`); each ``None`` unless requested.
+    cluster_table
+        The clusters as a :class:`~sockpuppet.signals.ClusterTable` instead of ``clusters``, when
+        :func:`build_result` was asked for that (a writer then builds their dicts a slice at a time).
     """
 
     similar_account_pairs: list[Pair]
@@ -72,13 +83,15 @@ class SimilarAccountsResult:
     co_hashtag_pairs: list[CoHashtagPair] | None = None
     creation_bursts: list[dict[str, Any]] | None = None
     clusters: list[dict[str, Any]] | None = None
+    cluster_table: ClusterTable | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The API's 200 response body (``groups`` and each signal only when they were requested)."""
         return {"similar_account_pairs": [list(pair) for pair in self.similar_account_pairs], **self.summary()}
 
-    def summary(self) -> dict[str, Any]:
-        """:meth:`to_dict` without ``similar_account_pairs`` (the other keys, in the same order)."""
+    def summary(self, *, clusters: bool = True) -> dict[str, Any]:
+        """:meth:`to_dict` without ``similar_account_pairs`` (the other keys, in the same order; ``clusters``, the
+        last one, left out when ``clusters`` is false)."""
         body: dict[str, Any] = {
             "pair_count": self.pair_count,
             "hashtag": self.hashtag,
@@ -95,8 +108,10 @@ class SimilarAccountsResult:
             body["co_hashtag_pairs"] = [list(pair) for pair in self.co_hashtag_pairs]
         if self.creation_bursts is not None:
             body["creation_bursts"] = self.creation_bursts
-        if self.clusters is not None:
+        if clusters and self.clusters is not None:
             body["clusters"] = self.clusters
+        elif clusters and self.cluster_table is not None:
+            body["clusters"] = self.cluster_table.dicts()
         return body
 
 
@@ -273,6 +288,7 @@ def build_result(
     max_pairs: int | None = None,
     with_groups: bool = False,
     deadline: float | None = None,
+    clusters_as_table: bool = False,
 ) -> SimilarAccountsResult:
     """The job's result from its accounts and the pairs the search found among ``matched.names``.
 
@@ -288,6 +304,8 @@ def build_result(
         Also compute the groups.
     deadline
         A :func:`time.monotonic` value, checked every :data:`RESULT_CHUNK_PAIRS` pairs.
+    clusters_as_table
+        Give asked clusters as ``cluster_table`` (a :class:`~sockpuppet.signals.ClusterTable`) instead of dicts.
 
     Returns
     -------
@@ -317,12 +335,17 @@ def build_result(
         extra: dict[str, Any] = {}
         if matched.signal_inputs is not None:
             found_signals = compute_signals(
-                matched.signal_inputs, ids=id_array, names=matched.names, name_pairs=(first, second, score)
+                matched.signal_inputs,
+                ids=id_array,
+                names=matched.names,
+                name_pairs=(first, second, score),
+                clusters_as_table=clusters_as_table,
             )
             extra = {
                 "co_hashtag_pairs": found_signals.co_hashtag_pairs,
                 "creation_bursts": found_signals.creation_bursts,
                 "clusters": found_signals.clusters,
+                "cluster_table": found_signals.cluster_table,
             }
     return SimilarAccountsResult(
         similar_account_pairs=pairs,

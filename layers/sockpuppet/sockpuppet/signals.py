@@ -51,6 +51,7 @@ from sockpuppet.times import MICROS, ParsedTimes, TimeColumn, format_times, pars
 __all__ = [
     "BurstArrays",
     "BurstOptions",
+    "ClusterTable",
     "CoHashtagArrays",
     "CoHashtagOptions",
     "CoHashtagPair",
@@ -60,6 +61,7 @@ __all__ = [
     "Signals",
     "burst_arrays",
     "cluster_evidence",
+    "cluster_table",
     "co_hashtag_arrays",
     "co_hashtag_pairs",
     "compute_signals",
@@ -894,11 +896,13 @@ def prepare_signals(
 
 @dataclass(frozen=True, slots=True)
 class SignalResults:
-    """What :func:`compute_signals` found (``None``: not asked)."""
+    """What :func:`compute_signals` found (``None``: not asked). The clusters are in ``clusters`` or, when asked as a
+    table, in ``cluster_table``."""
 
     co_hashtag_pairs: list[CoHashtagPair] | None
     creation_bursts: list[dict[str, Any]] | None
     clusters: list[dict[str, Any]] | None
+    cluster_table: ClusterTable | None = None
 
 
 def compute_signals(
@@ -907,6 +911,7 @@ def compute_signals(
     ids: Sequence[str],
     names: Sequence[str | None],
     name_pairs: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike],
+    clusters_as_table: bool = False,
 ) -> SignalResults:
     """The requested signals (clusters use the given co-hashtag and burst parameters, else the defaults).
 
@@ -918,6 +923,9 @@ def compute_signals(
         M (input order) and the screen names.
     name_pairs
         *All* similar-name pairs as index arrays into M and their scores ``(first, second, score)``.
+    clusters_as_table
+        Give the clusters as a :class:`ClusterTable` (``cluster_table``) instead of dicts, for a writer that builds
+        them a slice at a time.
 
     Returns
     -------
@@ -948,11 +956,11 @@ def compute_signals(
                 window=seconds_to_micros(burst_options.window_seconds),
                 min_accounts=burst_options.min_accounts,
             )
-        clusters = None
+        table = None
         if signals.clusters:
             assert co_found is not None and co_pairs is not None and bursts is not None
             assert inputs.account_time is not None and inputs.account_present is not None
-            clusters = cluster_evidence(
+            table = cluster_table(
                 ids,
                 names,
                 name_pairs,
@@ -967,7 +975,8 @@ def compute_signals(
             creation_bursts=burst_dicts(bursts, ids)
             if signals.creation_bursts is not None and bursts is not None
             else None,
-            clusters=clusters,
+            clusters=None if table is None or clusters_as_table else table.dicts(),
+            cluster_table=table if clusters_as_table else None,
         )
 
 
@@ -989,17 +998,116 @@ def cluster_evidence(
         ``{"members": [{"id", "screen_name", "created_at"}], "pair_count", "min_similarity", "max_similarity",
         "co_hashtag_pairs", "creation_span_seconds", "members_in_bursts"}``, largest first, then by the input
         index of the first member. ``members_in_bursts`` lists the members (input order) that are in a reported
-        creation burst.
+        creation burst. (:func:`cluster_table` then :meth:`ClusterTable.dicts`.)
     """
+    return cluster_table(ids, names, name_pairs, co_found, co_pairs, bursts, micros, present).dicts()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterTable:
+    """The clusters of :func:`cluster_evidence` as columns; :meth:`dicts` builds the dicts of any range of them, so a
+    writer can build, write and drop them a slice at a time (cache-warm, and never all at once).
+
+    Attributes
+    ----------
+    ids, names
+        Every account of M (object arrays).
+    members
+        Indices into ``ids`` of the members, cluster after cluster, each cluster in input order.
+    member_ptr
+        CSR offsets: cluster ``i`` is ``members[member_ptr[i]:member_ptr[i + 1]]``.
+    stamps
+        ``created_at`` of each member (ISO 8601 UTC or ``None``), aligned with ``members``.
+    bursting
+        Whether each member is in a reported creation burst, aligned with ``members``.
+    pair_count, min_similarity, max_similarity, creation_span_seconds, co_hashtag_pairs
+        Per cluster.
+    """
+
+    ids: npt.NDArray[np.object_]
+    names: npt.NDArray[np.object_]
+    members: Int64Array
+    member_ptr: list[int]
+    stamps: npt.NDArray[np.object_]
+    bursting: npt.NDArray[np.bool_]
+    pair_count: list[int]
+    min_similarity: list[float]
+    max_similarity: list[float]
+    creation_span_seconds: list[float | None]
+    co_hashtag_pairs: list[list[list[Any]]]
+
+    def __len__(self) -> int:
+        return len(self.pair_count)
+
+    def dicts(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """The JSON-ready dicts of clusters ``start .. stop - 1`` (all by default)."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        if start >= stop:
+            return []
+        lo, hi = self.member_ptr[start], self.member_ptr[stop]
+        rows = self.members[lo:hi]
+        member_ids = self.ids[rows].tolist()
+        member_dicts = [
+            {"id": ident, "screen_name": name, "created_at": stamp}
+            for ident, name, stamp in zip(
+                member_ids, self.names[rows].tolist(), self.stamps[lo:hi].tolist(), strict=True
+            )
+        ]
+        # the members in bursts, cluster after cluster (sliced from one list)
+        bursting = self.bursting[lo:hi]
+        cluster = np.repeat(np.arange(stop - start), np.diff(self.member_ptr[start : stop + 1]))
+        burst_ptr = np.zeros(stop - start + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cluster[bursting], minlength=stop - start), out=burst_ptr[1:])
+        burst_ids = self.ids[rows[bursting]].tolist()
+        ptr = [offset - lo for offset in self.member_ptr[start : stop + 1]]
+        bptr = burst_ptr.tolist()
+        columns = zip(
+            ptr[:-1],
+            ptr[1:],
+            bptr[:-1],
+            bptr[1:],
+            self.pair_count[start:stop],
+            self.min_similarity[start:stop],
+            self.max_similarity[start:stop],
+            self.co_hashtag_pairs[start:stop],
+            self.creation_span_seconds[start:stop],
+            strict=True,
+        )
+        with collector_paused():
+            return [
+                {
+                    "members": member_dicts[begin:end],
+                    "pair_count": pair_total,
+                    "min_similarity": least,
+                    "max_similarity": most,
+                    "co_hashtag_pairs": pairs_inside,
+                    "creation_span_seconds": span,
+                    "members_in_bursts": burst_ids[burst_begin:burst_end],
+                }
+                for begin, end, burst_begin, burst_end, pair_total, least, most, pairs_inside, span in columns
+            ]
+
+
+def cluster_table(
+    ids: Sequence[str],
+    names: Sequence[str | None],
+    name_pairs: tuple[Int64Array, Int64Array, npt.NDArray[np.float64]],
+    co_found: CoHashtagArrays,
+    co_pairs: Sequence[CoHashtagPair],
+    bursts: BurstArrays,
+    micros: Int64Array,
+    present: npt.NDArray[np.bool_],
+) -> ClusterTable:
+    """The clusters of :func:`cluster_evidence` (same arguments) as a :class:`ClusterTable`."""
     from sockpuppet.groups import component_labels
 
     first, second, score = (np.asarray(column) for column in name_pairs)
     n = len(ids)
+    id_array = np.asarray(ids, dtype=object)
+    name_array = np.asarray(names, dtype=object) if len(names) else np.zeros(0, dtype=object)
     labels = component_labels(n, first, second)
     sizes = np.bincount(labels, minlength=n)
     roots = np.flatnonzero((sizes > 1) & (labels == np.arange(n)))
-    if roots.size == 0:
-        return []
     roots = roots[np.lexsort((roots, -sizes[roots]))]
     slot = np.full(n, -1, dtype=np.int64)
     slot[roots] = np.arange(roots.size)
@@ -1017,7 +1125,7 @@ def cluster_evidence(
     np.maximum.at(high, pair_slot, score)
 
     inside: list[list[list[Any]]] = [[] for _ in range(roots.size)]
-    if co_found.first.size:
+    if co_found.first.size and roots.size:
         co_slot = slot[labels[co_found.first]]
         same = (co_slot >= 0) & (labels[co_found.first] == labels[co_found.second])
         for row in np.flatnonzero(same).tolist():
@@ -1032,49 +1140,23 @@ def cluster_evidence(
     np.minimum.at(lowest, member_cluster, micros[members])
     np.maximum.at(highest, member_cluster, micros[members])
     untimed = np.bincount(member_cluster[~timed], minlength=roots.size)
-
     stamps = np.full(members.size, None, dtype=object)
     timed_rows = np.flatnonzero(timed)
     stamps[timed_rows] = format_times(micros[members[timed_rows]])
-    id_array = np.asarray(ids, dtype=object)
-    name_array = np.asarray(names, dtype=object) if len(names) else np.zeros(0, dtype=object)
-    member_ids = id_array[members].tolist()
-    member_dicts = [
-        {"id": ident, "screen_name": name, "created_at": stamp}
-        for ident, name, stamp in zip(member_ids, name_array[members].tolist(), stamps.tolist(), strict=True)
-    ]
-    # the members in bursts, cluster after cluster (members are grouped by cluster, each in input order)
-    bursting = in_burst[members]
-    burst_ptr = np.zeros(roots.size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(member_cluster[bursting], minlength=roots.size), out=burst_ptr[1:])
-    burst_ids = id_array[members[bursting]].tolist()
-    ptr, bptr = member_ptr.tolist(), burst_ptr.tolist()
     spans = [  # Python int / int: correctly rounded at any span
         None if blank else (last - start) / MICROS
         for blank, start, last in zip(untimed.tolist(), lowest.tolist(), highest.tolist(), strict=True)
     ]
-    columns = zip(
-        ptr[:-1],
-        ptr[1:],
-        bptr[:-1],
-        bptr[1:],
-        pair_count.tolist(),
-        low.tolist(),
-        high.tolist(),
-        inside,
-        spans,
-        strict=True,
+    return ClusterTable(
+        ids=id_array,
+        names=name_array,
+        members=members,
+        member_ptr=member_ptr.tolist(),
+        stamps=stamps,
+        bursting=in_burst[members],
+        pair_count=pair_count.tolist(),
+        min_similarity=low.tolist(),
+        max_similarity=high.tolist(),
+        creation_span_seconds=spans,
+        co_hashtag_pairs=inside,
     )
-    out = [
-        {
-            "members": member_dicts[begin:end],
-            "pair_count": pair_total,
-            "min_similarity": least,
-            "max_similarity": most,
-            "co_hashtag_pairs": pairs_inside,
-            "creation_span_seconds": span,
-            "members_in_bursts": burst_ids[burst_begin:burst_end],
-        }
-        for begin, end, burst_begin, burst_end, pair_total, least, most, pairs_inside, span in columns
-    ]
-    return out
