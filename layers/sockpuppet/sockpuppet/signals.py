@@ -60,7 +60,6 @@ __all__ = [
     "SignalResults",
     "Signals",
     "burst_arrays",
-    "cluster_evidence",
     "cluster_table",
     "co_hashtag_arrays",
     "co_hashtag_pairs",
@@ -980,33 +979,12 @@ def compute_signals(
         )
 
 
-def cluster_evidence(
-    ids: Sequence[str],
-    names: Sequence[str | None],
-    name_pairs: tuple[Int64Array, Int64Array, npt.NDArray[np.float64]],
-    co_found: CoHashtagArrays,
-    co_pairs: Sequence[CoHashtagPair],
-    bursts: BurstArrays,
-    micros: Int64Array,
-    present: npt.NDArray[np.bool_],
-) -> list[dict[str, Any]]:
-    """Connected components of the similar-name graph with their evidence (contract section 5, "Clusters").
-
-    Returns
-    -------
-    list of dict
-        ``{"members": [{"id", "screen_name", "created_at"}], "pair_count", "min_similarity", "max_similarity",
-        "co_hashtag_pairs", "creation_span_seconds", "members_in_bursts"}``, largest first, then by the input
-        index of the first member. ``members_in_bursts`` lists the members (input order) that are in a reported
-        creation burst. (:func:`cluster_table` then :meth:`ClusterTable.dicts`.)
-    """
-    return cluster_table(ids, names, name_pairs, co_found, co_pairs, bursts, micros, present).dicts()
-
-
 @dataclass(frozen=True, slots=True)
 class ClusterTable:
-    """The clusters of :func:`cluster_evidence` as columns; :meth:`dicts` builds the dicts of any range of them, so a
-    writer can build, write and drop them a slice at a time (cache-warm, and never all at once).
+    """Connected components of the similar-name graph with their evidence (contract section 5, "Clusters"), as
+    columns: :meth:`dicts` builds the dicts of any range of them, so a writer can build, write and drop them a slice
+    at a time (cache-warm, and never all at once). Clusters are ordered largest first, then by the input index of
+    the first member.
 
     Attributes
     ----------
@@ -1040,7 +1018,10 @@ class ClusterTable:
         return len(self.pair_count)
 
     def dicts(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
-        """The JSON-ready dicts of clusters ``start .. stop - 1`` (all by default)."""
+        """The JSON-ready dicts of clusters ``start .. stop - 1`` (all by default): ``{"members": [{"id",
+        "screen_name", "created_at"}], "pair_count", "min_similarity", "max_similarity", "co_hashtag_pairs",
+        "creation_span_seconds", "members_in_bursts"}``; ``members_in_bursts`` lists the members (input order) that
+        are in a reported creation burst."""
         stop = len(self) if stop is None else min(stop, len(self))
         if start >= stop:
             return []
@@ -1098,7 +1079,8 @@ def cluster_table(
     micros: Int64Array,
     present: npt.NDArray[np.bool_],
 ) -> ClusterTable:
-    """The clusters of :func:`cluster_evidence` (same arguments) as a :class:`ClusterTable`."""
+    """The clusters of the similar-name pairs (index arrays into M and their scores) with their evidence: the
+    co-hashtag pairs inside each, the members' creation times and which are in ``bursts``."""
     from sockpuppet.groups import component_labels
 
     first, second, score = (np.asarray(column) for column in name_pairs)
