@@ -34,7 +34,7 @@ def test_json_output_is_the_api_body(capsysbinary: pytest.CaptureFixture[bytes])
     assert all(n1 == names[a] and n2 == names[b] for a, n1, b, n2, _ in body["similar_account_pairs"])
 
 
-@pytest.mark.parametrize(("step", "threshold"), [(1, 0.8), (2, 0.8), (2048, 0.8), (2, 1.0)])
+@pytest.mark.parametrize(("step", "threshold"), [(1, 0.8), (2, 0.8), (512, 0.8), (2, 1.0)])
 def test_json_with_signals_is_the_library_body(
     step: int, threshold: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,7 +49,7 @@ INSTALL_HINT = "pip install 'sockpuppet[cli]'"
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 WRITE_PAIRS = 8192
 """Pairs serialised per write of JSON output."""
-WRITE_CLUSTERS = 2048
+WRITE_CLUSTERS = 512
 """Clusters built, serialised and dropped per write of JSON output (:meth:`sockpuppet.signals.ClusterTable.dicts`)."""
 CSV_CHUNK_PAIRS = 1 << 16
 """Pairs joined per write of CSV output."""
