@@ -156,6 +156,40 @@ def test_byte_spans_equal_the_one_value_parser(data: st.DataObject, values: list
             assert took
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            instants,
+            st.sampled_from("T "),
+            st.integers(0, 18),
+            st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from("é٣"),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_plain_iso_spans_with_any_one_character_replaced(values: list[tuple[datetime, str, int, str]]) -> None:
+    # GIVEN YYYY-MM-DD[T ]HH:MM:SS values (the shape read as 8-byte words), each with one character replaced by any
+    # printable one (often no longer a time, sometimes another one: a digit for a digit), in one buffer
+    texts = [
+        (text := instant.strftime(f"%Y-%m-%d{gap}%H:%M:%S").rjust(19, "0"))[:where] + char + text[where + 1 :]
+        for instant, gap, where, char in values
+    ]
+    buffer = "\t".join(texts).encode()
+    begin = np.cumsum([0] + [len(text.encode()) + 1 for text in texts[:-1]])
+    end = begin + [len(text.encode()) for text in texts]
+    # WHEN the spans are parsed
+    micros, present, taken = parse_spans(np.frombuffer(buffer, dtype=np.uint8), begin, end)
+    # THEN every value is taken exactly when it is a time, with parse_time's answer
+    for text, got, there, took in zip(texts, micros.tolist(), present.tolist(), taken.tolist(), strict=True):
+        answer = expected(text)
+        if isinstance(answer, int) and text.isascii():
+            assert took and there and got == answer
+        elif took:
+            assert answer == (got if there else None)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(micros_of(LOW), micros_of(HIGH)), max_size=50))
 def test_format_times_equals_format_time(values: list[int]) -> None:

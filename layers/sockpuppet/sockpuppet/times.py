@@ -158,6 +158,25 @@ def _days_from_civil(year: Int64Array, month: Int64Array, day: Int64Array) -> In
     return era * 146097 + day_of_era - 719468
 
 
+_YEARS = np.arange(10_000, dtype=np.int64)
+_LEAP = (_YEARS % 4 == 0) & ((_YEARS % 100 != 0) | (_YEARS % 400 == 0))
+"""Whether each year 0-9999 is a leap year (proleptic Gregorian)."""
+_YEAR_START = _days_from_civil(_YEARS, np.ones_like(_YEARS), np.ones_like(_YEARS))
+"""Days since 1970-01-01 of January 1st of each year 0-9999."""
+_MONTH_START = np.array([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334], dtype=np.int64)
+"""Days before each month (index 1-12) in a common year."""
+
+
+def _civil_days(year: Int64Array, month: Int64Array, day: Int64Array) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+    """Days since 1970-01-01 of the dates with years 1-9999, and which are dates: table lookups, no division (any
+    year from four digit positions, month from two: out-of-range values are clipped and refused)."""
+    year = np.clip(year, 0, 9999)
+    month = np.clip(month, 0, 12)
+    leap = _LEAP[year]
+    ok = (year >= 1) & (month >= 1) & (day >= 1) & (day <= _MONTH_DAYS[month] + (leap & (month == 2)))
+    return _YEAR_START[year] + _MONTH_START[month] + (leap & (month > 2)) + day - 1, ok
+
+
 def _number(
     grid: npt.NDArray[np.uint8], digits: Int64Array, is_digit: npt.NDArray[np.bool_]
 ) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
@@ -194,11 +213,8 @@ def _iso(
     month = d[5] * 10 + d[6]
     day = d[8] * 10 + d[9]
     hour, minute, second = (d[i] * 10 + d[i + 1] for i in (11, 14, 17))
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
-    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    days = _days_from_civil(year.astype(np.int64), month.astype(np.int64), day.astype(np.int64))
+    days, date_ok = _civil_days(year, month, day)
+    ok &= date_ok & (month <= 12) & (hour <= 23) & (minute <= 59) & (second <= 59)
     micros = (days * 86400 + (hour * 3600 + minute * 60 + second)) * MICROS
     # the tail after the seconds: one of nothing, Z or +HH:MM/-HH:MM, after an optional .fraction
     tail_ok = np.zeros(rows, dtype=np.bool_)
@@ -264,23 +280,90 @@ def parse_spans(
         if same.size == n and data.size >= first + width * n and np.array_equal(begin, first + width * same):
             block = data[first : first + width * n].reshape(n, width)
         windows = sliding_window_view(data, width)  # row i: the width bytes from offset i (a view)
+        words = _word_view(data) if width == _PLAIN_ISO and data.flags.c_contiguous else None
         for start in range(0, same.size, _CHUNK):
             rows = same[start : start + _CHUNK]
-            grid = block[start : start + _CHUNK] if block is not None else windows[begin[rows]]
-            digits = grid - np.uint8(ord("0"))  # wraps around below "0": only 0-9 are digits
-            is_digit = digits <= 9
-            ok = np.zeros(rows.size, dtype=np.bool_)
             value = np.zeros(rows.size, dtype=np.int64)
-            if width >= 19:
-                value, ok = _iso(grid, digits, is_digit)
-            rest = np.flatnonzero(~ok) if width <= 20 else np.zeros(0, dtype=np.intp)
-            if rest.size:
-                value[rest], ok[rest] = _number(grid[rest], digits[rest], is_digit[rest])
+            ok = np.zeros(rows.size, dtype=np.bool_)
+            if words is not None:  # the usual YYYY-MM-DD[T ]HH:MM:SS from three 8-byte words a value
+                value, ok = _plain_iso(words, begin[rows])
+            other = np.flatnonzero(~ok)
+            if other.size:
+                grid = block[rows[other]] if block is not None else windows[begin[rows[other]]]
+                value[other], ok[other] = _grid_times(grid, width)
             ok &= (value >= _MIN_US) & (value <= _MAX_US)
             micros[rows[ok]] = value[ok]
             present[rows[ok]] = True
             taken[rows[ok]] = True
     return micros, present, taken
+
+
+def _grid_times(grid: npt.NDArray[np.uint8], width: int) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+    """The values of one width (one row of bytes each) as microseconds, and which rows are times."""
+    digits = grid - np.uint8(ord("0"))  # wraps around below "0": only 0-9 are digits
+    is_digit = digits <= 9
+    value = np.zeros(grid.shape[0], dtype=np.int64)
+    ok = np.zeros(grid.shape[0], dtype=np.bool_)
+    if width >= 19:
+        value, ok = _iso(grid, digits, is_digit)
+    rest = np.flatnonzero(~ok) if width <= 20 else np.zeros(0, dtype=np.intp)
+    if rest.size:
+        value[rest], ok[rest] = _number(grid[rest], digits[rest], is_digit[rest])
+    return value, ok
+
+
+_PLAIN_ISO = 19
+"""Width of ``YYYY-MM-DD[T ]HH:MM:SS``, the shape :func:`_plain_iso` reads as words."""
+
+
+def _lanes(pattern: bytes, wanted: str) -> tuple[np.uint64, np.uint64]:
+    """For an 8-byte ``pattern`` and the positions to check (``wanted[i] != "."``): the mask of those bytes and
+    ``pattern``'s bytes there, as little-endian words."""
+    mask = sum(0xFF << (8 * i) for i, c in enumerate(wanted) if c != ".")
+    return np.uint64(mask), np.uint64(int.from_bytes(pattern, "little") & mask)
+
+
+# "YYYY-MM-" / "DDTHH:MM" / "HH:MM:SS" (bytes 0-7, 8-15, 11-18): digit positions (high nibble 3, low 0-9) and
+# separators
+_DIGIT_LANES = tuple(_lanes(b"\x30" * 8, wanted)[0] for wanted in ("dddd.dd.", "dd.dd.dd", "......dd"))
+_SEPARATORS = tuple(
+    _lanes(pattern, wanted)
+    for pattern, wanted in ((b"0000-00-", "....x..x"), (b"00T00:00", ".....x.."), (b"00:00:00", ".....x.."))
+)
+_DATE_TIME_GAP = _lanes(b"00T00000", "..x.....")
+_SPACE_GAP = _lanes(b"00 00000", "..x.....")
+_HIGH, _LOW, _SIX = np.uint64(0xF0F0F0F0F0F0F0F0), np.uint64(0x0F0F0F0F0F0F0F0F), np.uint64(0x0606060606060606)
+_THIRTY = np.uint64(0x3030303030303030)
+
+
+def _word_view(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """Every little-endian 8-byte word of ``data``, one per offset (overlapping; a view)."""
+    return np.ndarray(shape=(max(data.size - 7, 0),), dtype="<u8", buffer=data, offset=0, strides=(1,))
+
+
+def _plain_iso(words: npt.NDArray[np.uint64], at: Int64Array) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
+    """``YYYY-MM-DD[T ]HH:MM:SS`` at the offsets ``at`` as microseconds, and which are (the rest: other shapes, or
+    not dates); three word reads a value, the checks and the digit pairs done on all eight bytes at once."""
+    parts = (words[at], words[at + 8], words[at + 11])
+    ok = np.ones(at.size, dtype=np.bool_)
+    pairs = []
+    for word, lanes, (separator_mask, separators) in zip(parts, _DIGIT_LANES, _SEPARATORS, strict=True):
+        digits = word & lanes
+        ok &= (digits & _HIGH) == (_THIRTY & lanes)  # "0"-"?" ...
+        ok &= ((digits + (_SIX & lanes)) & _HIGH) == (_THIRTY & lanes)  # ... and below ":" (no carry: 0x3F + 6)
+        ok &= (word & separator_mask) == separators
+        low = word & _LOW
+        pairs.append(low * np.uint64(10) + (low >> np.uint64(8)))  # byte i: 10 * digit i + digit i + 1
+    gap = parts[1] & _DATE_TIME_GAP[0]
+    ok &= (gap == _DATE_TIME_GAP[1]) | (gap == _SPACE_GAP[1])
+    date, clock, seconds = (pair.astype(np.int64) for pair in pairs)
+    year = (date & 0xFF) * 100 + ((date >> 16) & 0xFF)
+    month = (date >> 40) & 0xFF
+    day = clock & 0xFF
+    hour, minute, second = (clock >> 24) & 0xFF, (clock >> 48) & 0xFF, (seconds >> 48) & 0xFF
+    days, date_ok = _civil_days(year, month, day)
+    ok &= date_ok & (month <= 12) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    return (days * 86400 + hour * 3600 + minute * 60 + second) * MICROS, ok
 
 
 def _string_spans(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Int64Array, Int64Array] | None:
