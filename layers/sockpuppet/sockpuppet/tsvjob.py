@@ -333,6 +333,26 @@ def key_groups(keys: Keys) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
+class Joined:
+    """The join of posts to the matched accounts as far as the match found it.
+
+    Attributes
+    ----------
+    post_rows, post_owner
+        The posts that carry the hashtag (non-reposts, ascending records) and the index of each one's author among
+        the matched accounts (``-1``: no account record).
+    id_hashes, id_index
+        The matched ids' key hashes, ascending and distinct, and the matched account of each: for other posts'
+        authors (every hit is still compared key to key).
+    """
+
+    post_rows: npt.NDArray[np.int64]
+    post_owner: npt.NDArray[np.int64]
+    id_hashes: npt.NDArray[np.uint64]
+    id_index: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
 class TsvMatch:
     """The accounts that posted the hashtag, as :meth:`sockpuppet.columns.AccountColumns.select` gives them.
 
@@ -352,6 +372,8 @@ class TsvMatch:
     """The matched accounts' records (indices into the accounts file's records; :mod:`sockpuppet.tsvsignals`)."""
     tables: tuple[Table, Table] | None = None
     """The posts' and accounts' tables when :func:`match_tsv` was asked to keep them (the signals read them again)."""
+    joined: Joined | None = None
+    """What the match learnt about joining posts to the matched accounts (kept with the tables)."""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -414,8 +436,18 @@ def _match(posts_path: Any, accounts_path: Any, tag: bytes, keep_tables: bool) -
     selected[order[candidates]] = True
     rows = np.flatnonzero(selected & accounts.first)
     names = accounts.names.strings(rows)
-    tables = (authors.table, accounts.table) if keep_tables else None
-    return TsvMatch(names, int(authors.hashes.size - rows.size), accounts.ids.take(rows), rows, tables)
+    if not keep_tables:
+        return TsvMatch(names, int(authors.hashes.size - rows.size), accounts.ids.take(rows), rows)
+    # the matched accounts' first records in hash order, and each one's index among the matched accounts
+    leads = candidates[accounts.first[order[candidates]]]
+    index_of_row = np.full(order.size, -1, dtype=np.int64)
+    index_of_row[rows] = np.arange(rows.size)
+    lead_index = index_of_row[order[leads]]
+    author_index = np.full(authors.hashes.size, -1, dtype=np.int64)
+    author_index[at[leads]] = lead_index
+    joined = Joined(authors.post_rows, author_index[authors.post_group], hashes[leads], lead_index)
+    tables = (authors.table, accounts.table)
+    return TsvMatch(names, int(authors.hashes.size - rows.size), accounts.ids.take(rows), rows, tables, joined)
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +459,10 @@ class _Authors:
     hashes: npt.NDArray[np.uint64]
     rows: npt.NDArray[np.int64]
     table: Table
+    post_rows: npt.NDArray[np.int64]
+    """The matching posts (records of the table), whose authors ``keys`` holds."""
+    post_group: npt.NDArray[np.int64]
+    """The distinct author (index into ``hashes``) of each matching post."""
 
 
 def _authors(path: Any, tag: bytes) -> _Authors:
@@ -437,7 +473,9 @@ def _authors(path: Any, tag: bytes) -> _Authors:
     matched = np.flatnonzero(_hashtag_rows(posts, tag) & ~repost_flags(posts))
     keys = posts.keys(begin[matched], end[matched])
     order, first, hashes = key_groups(keys)
-    return _Authors(keys, hashes[first], order[first], posts)
+    group = np.empty(order.size, dtype=np.int64)
+    group[order] = np.repeat(np.arange(first.size), np.diff(np.append(first, order.size)))
+    return _Authors(keys, hashes[first], order[first], posts, matched, group)
 
 
 @dataclass(frozen=True, slots=True)

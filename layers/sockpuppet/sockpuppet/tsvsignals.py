@@ -107,7 +107,13 @@ def _events(table: Table, matched: TsvMatch, pool: ThreadPoolExecutor) -> Events
     candidates = np.flatnonzero(~repost_flags(table) & (tag_end > tag_begin))
     # the times of every candidate are parsed on the pool while the authors are joined; only P's must be times
     parsing = pool.submit(_times, table, candidates)
-    owner = _join(table.keys(author_begin[candidates], author_end[candidates]), matched)
+    owner = np.full(candidates.size, -2, dtype=np.int64)
+    if matched.joined is not None:  # the posts with the hashtag were joined by the match (they are candidates)
+        owner[np.searchsorted(candidates, matched.joined.post_rows)] = matched.joined.post_owner
+    rest = np.flatnonzero(owner == -2)
+    if rest.size:
+        others = candidates[rest]
+        owner[rest] = _join(table.keys(author_begin[others], author_end[others]), matched)
     mine = owner >= 0
     rows, owner = candidates[mine], owner[mine]
     fields = table.keys(tag_begin[rows], tag_end[rows], limit=MAX_HASHTAGS_BYTES)
@@ -134,11 +140,14 @@ def _events(table: Table, matched: TsvMatch, pool: ThreadPoolExecutor) -> Events
 def _join(keys: Keys, matched: TsvMatch) -> npt.NDArray[np.int64]:
     """Index into the matched accounts of each key (``-1``: not a matched id), compared exactly."""
     ids = matched.ids
-    id_hashes = ids.hashes()
-    id_order = np.argsort(id_hashes)
-    sorted_hashes = id_hashes[id_order]
-    if sorted_hashes.size > 1 and (sorted_hashes[1:] == sorted_hashes[:-1]).any():
-        raise NotHandled  # two matched ids share a hash
+    if matched.joined is not None:
+        sorted_hashes, id_order = matched.joined.id_hashes, matched.joined.id_index
+    else:
+        id_hashes = ids.hashes()
+        id_order = np.argsort(id_hashes)
+        sorted_hashes = id_hashes[id_order]
+        if sorted_hashes.size > 1 and (sorted_hashes[1:] == sorted_hashes[:-1]).any():
+            raise NotHandled  # two matched ids share a hash
     hashes = keys.hashes()
     at = np.minimum(np.searchsorted(sorted_hashes, hashes), max(sorted_hashes.size - 1, 0))
     owner = np.full(hashes.size, -1, dtype=np.int64)
