@@ -169,11 +169,11 @@ _MONTH_START = np.array([0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 33
 
 def _civil_days(year: Int64Array, month: Int64Array, day: Int64Array) -> tuple[Int64Array, npt.NDArray[np.bool_]]:
     """Days since 1970-01-01 of the dates with years 1-9999, and which are dates: table lookups, no division (any
-    year from four digit positions, month from two: out-of-range values are clipped and refused)."""
-    year = np.clip(year, 0, 9999)
-    month = np.clip(month, 0, 12)
+    year from four digit positions, month from two: out-of-range values are refused, and clipped for the lookups)."""
+    ok = (year >= 1) & (year <= 9999) & (month >= 1) & (month <= 12) & (day >= 1)
+    year, month = np.clip(year, 0, 9999), np.clip(month, 0, 12)
     leap = _LEAP[year]
-    ok = (year >= 1) & (month >= 1) & (day >= 1) & (day <= _MONTH_DAYS[month] + (leap & (month == 2)))
+    ok &= day <= _MONTH_DAYS[month] + (leap & (month == 2))
     return _YEAR_START[year] + _MONTH_START[month] + (leap & (month > 2)) + day - 1, ok
 
 
@@ -214,7 +214,7 @@ def _iso(
     day = d[8] * 10 + d[9]
     hour, minute, second = (d[i] * 10 + d[i + 1] for i in (11, 14, 17))
     days, date_ok = _civil_days(year, month, day)
-    ok &= date_ok & (month <= 12) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    ok &= date_ok & (hour <= 23) & (minute <= 59) & (second <= 59)
     micros = (days * 86400 + (hour * 3600 + minute * 60 + second)) * MICROS
     # the tail after the seconds: one of nothing, Z or +HH:MM/-HH:MM, after an optional .fraction
     tail_ok = np.zeros(rows, dtype=np.bool_)
@@ -362,7 +362,7 @@ def _plain_iso(words: npt.NDArray[np.uint64], at: Int64Array) -> tuple[Int64Arra
     day = clock & 0xFF
     hour, minute, second = (clock >> 24) & 0xFF, (clock >> 48) & 0xFF, (seconds >> 48) & 0xFF
     days, date_ok = _civil_days(year, month, day)
-    ok &= date_ok & (month <= 12) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    ok &= date_ok & (hour <= 23) & (minute <= 59) & (second <= 59)
     return (days * 86400 + hour * 3600 + minute * 60 + second) * MICROS, ok
 
 
